@@ -1,0 +1,36 @@
+# compresstest image: a Debian 12 build stage, then a slim runtime stage with only the runtime libraries.
+
+FROM debian:bookworm AS build
+WORKDIR /src
+# The build packages come from the same script CI uses; copying it alone first keeps that layer
+# cached across source changes.
+COPY scripts/install-deps scripts/install-deps
+RUN COMPRESSTEST_DEPS=build scripts/install-deps && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOMPRESSTEST_TESTS=OFF \
+ && cmake --build build/release \
+ && strip --strip-unneeded -o /compresstest build/release/compresstest
+
+FROM debian:bookworm-slim
+# The shared libraries the binary links, and nothing else: no compiler, no -dev packages, no curl.
+RUN apt-get update -q \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      libboost-json1.81.0 libboost-program-options1.81.0 libboost-url1.81.0 libfmt9 \
+      zlib1g libbz2-1.0 libzstd1 libbrotli1 liblzma5 liblz4-1 libzopfli1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin compresstest
+COPY --from=build /compresstest /usr/local/bin/compresstest
+# Fail the image build, naming the library, if the list above misses one the binary needs.
+RUN if ldd /usr/local/bin/compresstest | grep 'not found'; then exit 1; fi
+
+USER 10001:10001
+EXPOSE 8080
+# bash and coreutils are in every Debian image, so the probe speaks HTTP over bash's /dev/tcp
+# rather than adding curl and its dozen libraries; it passes only on a "200" status line from
+# /healthz. It follows the PORT variable; a --listen given in CMD needs a matching override here.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PORT:-8080} && printf 'GET /healthz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q '^HTTP/1\\.1 200 '"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["compresstest"]
+CMD ["serve"]

@@ -1,0 +1,66 @@
+// The server's configuration: every limit and timeout, with defaults that work unconfigured.
+#pragma once
+
+#include "result.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace compresstest {
+
+using milliseconds = std::chrono::milliseconds;
+
+// Defaults are in-class; parse_config() overlays a config file, the environment and flags.
+struct config {
+    // Network
+    std::string listen_host = "0.0.0.0";
+    std::uint16_t listen_port = 8080; // 0 picks a free port (printed at start-up)
+    std::size_t io_threads = 0;       // 0 = one per hardware thread
+    std::size_t max_connections = 10000;
+
+    // Compute: reports run on their own pool, never on I/O threads.
+    std::size_t compute_threads = 0; // 0 = one per hardware thread
+    std::size_t queue_length = 16;   // reports admitted beyond those running; more get 503
+    double max_panel_cpu_ms = 30000; // estimated single-thread CPU cost a panel may ask for
+    unsigned retry_after_s = 1;      // Retry-After on 503
+
+    // Input limits
+    std::size_t max_input_nbytes = 3 * 1024 * 1024;          // the text or file itself
+    std::size_t max_body_nbytes = 3 * 1024 * 1024 + 64 * 1024; // whole body, form included
+    std::size_t max_header_nbytes = 16 * 1024;
+    std::size_t max_form_parts = 16;
+    std::size_t max_part_header_nbytes = 8 * 1024;
+    std::size_t max_field_name_nbytes = 256;
+
+    // Timeouts
+    milliseconds header_timeout{10'000};   // from first byte to end of headers
+    milliseconds body_timeout{60'000};     // to read a body
+    milliseconds idle_timeout{75'000};     // keep-alive; above AWS load balancers' 60 s
+    milliseconds write_timeout{30'000};    // to write a response
+    milliseconds drain_timeout{20'000};    // SIGTERM: time for in-flight requests
+    milliseconds timer_resolution{100};    // how often deadlines are checked
+
+    // Operations
+    bool access_log = true;
+};
+
+// Outcome of parsing: run with a config, or print text and exit with a code.
+struct parsed_config {
+    config cfg;
+    bool exit_now = false; // --help / --version
+    std::string exit_text;
+};
+
+// Precedence: flags > environment (PORT, COMPRESSTEST_*) > --config FILE > defaults.
+// args excludes the program and subcommand names. env is "NAME=value" entries (environ).
+// Invalid values are an error naming the option and what is allowed.
+result<parsed_config> parse_config(const std::vector<std::string>& args,
+                                   const std::vector<std::string>& env);
+
+// One line with the effective configuration, for the start-up log.
+std::string describe(const config& c);
+
+} // namespace compresstest

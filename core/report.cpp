@@ -1,0 +1,284 @@
+// The report: plan the distinct compressions, fan them out, assemble sizes and timings.
+#include "report.hpp"
+
+#include "codec/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace compresstest {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_since(clock_type::time_point t0) {
+    return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+const codec_descriptor& codec_named(std::string_view name) { return *find_codec(name).value(); }
+
+// The codec whose compression really runs for c (gzip and zlib run deflate).
+const codec_descriptor& base_of(const codec_descriptor& c) {
+    return c.derived_from.empty() ? c : codec_named(c.derived_from);
+}
+
+std::optional<int> parse_int(std::string_view s) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+// Keeps user-supplied text in error messages short.
+std::string quoted(std::string_view s) {
+    constexpr std::size_t max_echo_nbytes = 40;
+    return "\"" + std::string(s.substr(0, max_echo_nbytes)) +
+           (s.size() > max_echo_nbytes ? "…\"" : "\"");
+}
+
+// One distinct compression (base codec at a level) and its pieces' measurements.
+struct compression {
+    const codec_descriptor* base;
+    int level;
+    std::vector<std::string_view> pieces; // one piece unless the codec splits
+    std::vector<std::uint64_t> piece_values; // bits (split codecs) or bytes
+    std::vector<double> piece_ms;
+    std::size_t size() const {
+        std::uint64_t total = 0;
+        for (auto v : piece_values) total += v;
+        return base->split ? base->assemble_nbytes(total, level) : static_cast<std::size_t>(total);
+    }
+    double cpu_ms() const {
+        double t = 0;
+        for (double m : piece_ms) t += m;
+        return t;
+    }
+};
+
+// The compressions a panel needs: each distinct (base codec, level) once, plus those behind
+// the original API's keys.
+std::vector<compression> plan(const panel& p) {
+    std::vector<compression> out;
+    auto need = [&](const codec_descriptor& base, int level) {
+        for (auto& c : out)
+            if (c.base == &base && c.level == level) return;
+        out.push_back({&base, level, {}, {}, {}});
+    };
+    for (const auto& e : p) need(base_of(*e.codec), e.level);
+    need(codec_named("deflate"), 9);
+    need(codec_named("bzip2"), 9);
+    return out;
+}
+
+struct report_state {
+    std::string_view in;
+    panel entries;
+    std::vector<compression> compressions;
+    std::atomic<std::size_t> remaining{0};
+    std::mutex error_mutex;
+    std::optional<error> first_error;
+    report_callback done;
+    clock_type::time_point t0 = clock_type::now();
+
+    const compression& find(const codec_descriptor& c, int level) const {
+        const codec_descriptor& base = base_of(c);
+        for (const auto& comp : compressions)
+            if (comp.base == &base && comp.level == level) return comp;
+        throw std::logic_error("report: compression missing from plan");
+    }
+
+    std::size_t size_of(const codec_descriptor& c, int level) const {
+        return find(c, level).size() + c.derived_overhead_nbytes;
+    }
+
+    void finish() {
+        if (first_error) return done(*first_error);
+        report r;
+        r.original_size = in.size();
+        r.gzip_size = size_of(codec_named("gzip"), 9);
+        r.bzip_size = size_of(codec_named("bzip2"), 9);
+        r.deflate_size = size_of(codec_named("deflate"), 9);
+        for (const auto& e : entries)
+            r.results.push_back({e.codec, e.level, size_of(*e.codec, e.level),
+                                 find(*e.codec, e.level).cpu_ms()});
+        r.elapsed_ms = ms_since(t0);
+        done(std::move(r));
+    }
+};
+
+void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::size_t i) {
+    const auto t0 = clock_type::now();
+    try {
+        comp.piece_values[i] = comp.base->split
+                                   ? comp.base->piece_nbits(comp.pieces[i], comp.level)
+                                   : compressed_nbytes(*comp.base, comp.pieces[i], comp.level);
+    } catch (const std::exception& ex) {
+        std::lock_guard lock(st->error_mutex);
+        if (!st->first_error)
+            st->first_error = error{error_kind::internal,
+                                    std::string(comp.base->name) + " failed: " + ex.what()};
+    }
+    comp.piece_ms[i] = ms_since(t0);
+    if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
+}
+
+// Runs on the executor: splitting is codec work, so it stays off the caller's thread.
+void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& ex) {
+    struct task {
+        compression* comp;
+        std::size_t piece;
+        double cost;
+    };
+    std::vector<task> tasks;
+    for (auto& comp : st->compressions) {
+        if (comp.base->split)
+            comp.pieces = comp.base->split(st->in, comp.level);
+        else
+            comp.pieces = {st->in};
+        comp.piece_values.assign(comp.pieces.size(), 0);
+        comp.piece_ms.assign(comp.pieces.size(), 0);
+        for (std::size_t i = 0; i < comp.pieces.size(); ++i)
+            tasks.push_back({&comp, i,
+                             static_cast<double>(comp.pieces[i].size()) *
+                                 comp.base->cost_ns_per_byte(comp.level)});
+    }
+    // Longest first keeps the makespan near total / workers.
+    std::stable_sort(tasks.begin(), tasks.end(),
+                     [](const task& a, const task& b) { return a.cost > b.cost; });
+    // +1 guards against finishing before every task is posted.
+    st->remaining.store(tasks.size() + 1, std::memory_order_release);
+    for (const auto& t : tasks)
+        ex([st, comp = t.comp, piece = t.piece] { run_piece(st, *comp, piece); });
+    if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
+}
+
+} // namespace
+
+result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
+    if (spec.size() > max_spec_nbytes)
+        return error{error_kind::unprocessable,
+                     "codecs is " + std::to_string(spec.size()) + " bytes; the limit is " +
+                         std::to_string(max_spec_nbytes)};
+    panel p;
+    auto add = [&](const codec_descriptor* c, int level) {
+        if (std::find(p.begin(), p.end(), panel_entry{c, level}) == p.end())
+            p.push_back({c, level});
+    };
+    if (spec == "all") {
+        for (const codec_descriptor* c : all_codecs())
+            for (int level = c->min_level; level <= c->max_level; ++level) add(c, level);
+        return p;
+    }
+    std::size_t pos = 0;
+    while (pos <= spec.size()) {
+        std::size_t comma = spec.find(',', pos);
+        if (comma == std::string_view::npos) comma = spec.size();
+        std::string_view item = spec.substr(pos, comma - pos);
+        pos = comma + 1;
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (item.empty()) {
+            if (comma == spec.size() && !p.empty()) break; // tolerate a trailing comma
+            return error{error_kind::unprocessable,
+                         "codecs has an empty entry; write e.g. gzip:1-9,zstd:3"};
+        }
+        const std::size_t colon = item.find(':');
+        auto codec = find_codec(item.substr(0, colon));
+        if (!codec) return codec.err();
+        const codec_descriptor& c = **codec;
+        if (colon == std::string_view::npos) {
+            add(&c, c.default_level);
+            continue;
+        }
+        const std::string_view levels = item.substr(colon + 1);
+        const std::size_t dash = levels.find('-');
+        const auto lo = parse_int(levels.substr(0, dash));
+        const auto hi = dash == std::string_view::npos ? lo : parse_int(levels.substr(dash + 1));
+        if (!lo || !hi || *lo > *hi)
+            return error{error_kind::unprocessable,
+                         "bad level " + quoted(levels) + " for " + std::string(c.name) +
+                             ": write a level or a range like " + std::to_string(c.min_level) +
+                             "-" + std::to_string(c.max_level)};
+        for (int level : {*lo, *hi})
+            if (auto ok = check_level(c, level); !ok) return ok.err();
+        for (int level = *lo; level <= *hi; ++level) add(&c, level);
+    }
+    if (p.empty())
+        return error{error_kind::unprocessable, "codecs is empty; write e.g. gzip:1-9,zstd:3"};
+    return p;
+}
+
+const panel& default_panel() {
+    static const panel p = [] {
+        panel out;
+        for (auto [name, level] : {std::pair{"gzip", 6}, {"gzip", 9}, {"deflate", 9},
+                                   {"zlib", 9}, {"bzip2", 9}, {"zstd", 3}, {"brotli", 5},
+                                   {"lz4", 1}})
+            out.push_back({&codec_named(name), level});
+        return out;
+    }();
+    return p;
+}
+
+std::string format_panel(const panel& p) {
+    std::string s;
+    for (const auto& e : p) {
+        if (!s.empty()) s += ',';
+        s += std::string(e.codec->name) + ":" + std::to_string(e.level);
+    }
+    return s;
+}
+
+double estimate_cpu_ms(const panel& p, std::size_t in_nbytes) {
+    double ns = 0;
+    for (const auto& comp : plan(p))
+        ns += static_cast<double>(in_nbytes) * comp.base->cost_ns_per_byte(comp.level);
+    return ns / 1e6;
+}
+
+void run_report_async(std::string_view in, const panel& p, const executor& ex,
+                      report_callback done) {
+    auto st = std::make_shared<report_state>();
+    st->in = in;
+    st->entries = p;
+    st->compressions = plan(p);
+    st->done = std::move(done);
+    ex([st, ex] { plan_and_fan_out(st, ex); });
+}
+
+result<report> run_report(std::string_view in, const panel& p, const executor& ex) {
+    std::promise<result<report>> promise;
+    auto future = promise.get_future();
+    run_report_async(in, p, ex, [&promise](result<report> r) { promise.set_value(std::move(r)); });
+    return future.get();
+}
+
+std::string to_json(const report& r) {
+    // Written by hand: Boost.JSON prints doubles in exponent form (1.232E-1), which the
+    // original client parses but people reading the API should not have to.
+    const double original = static_cast<double>(r.original_size);
+    std::string out = fmt::format(R"({{"original_size":{},"gzip_size":{},"bzip_size":{},)"
+                                  R"("deflate_size":{},"results":[)",
+                                  r.original_size, r.gzip_size, r.bzip_size, r.deflate_size);
+    for (std::size_t i = 0; i < r.results.size(); ++i) {
+        const auto& e = r.results[i];
+        // Codec names come from the registry: plain identifiers, nothing to escape.
+        fmt::format_to(std::back_inserter(out),
+                       R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.1f}}})",
+                       i ? "," : "", e.codec->name, e.level, e.size,
+                       original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress_ms);
+    }
+    fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
+    return out;
+}
+
+} // namespace compresstest

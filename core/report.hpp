@@ -1,0 +1,68 @@
+// Input bytes + a panel of codec:level entries → sizes, ratios and timings, in parallel.
+#pragma once
+
+#include "codec/codec.hpp"
+#include "result.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace compresstest {
+
+struct panel_entry {
+    const codec_descriptor* codec;
+    int level;
+    bool operator==(const panel_entry&) const = default;
+};
+using panel = std::vector<panel_entry>;
+
+// Parses "gzip:1-9,zstd:3,brotli" (a bare name means its default level) or "all" (every
+// codec at every level). Duplicates are dropped, order kept. Errors (unprocessable) name the
+// bad entry and the valid range. spec longer than max_spec_nbytes is refused.
+result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes = 1024);
+// gzip 6 and 9, deflate 9, zlib 9, bzip2 9, zstd 3, brotli 5, lz4 1.
+const panel& default_panel();
+std::string format_panel(const panel& p); // back to the "gzip:6,gzip:9" syntax
+
+// Estimated single-thread CPU milliseconds to run p on in_nbytes of input, counting each
+// distinct compression once (gzip:9 and deflate:9 share one) and the compatibility keys'
+// compressions, which every report runs. A server compares it with its CPU budget.
+double estimate_cpu_ms(const panel& p, std::size_t in_nbytes);
+
+struct entry_result {
+    const codec_descriptor* codec;
+    int level;
+    std::size_t size;
+    double compress_ms; // CPU time of the compression this size came from
+};
+
+struct report {
+    std::size_t original_size = 0;
+    // The original API's keys, each at best compression (gzip 9, bzip2 9, deflate 9).
+    std::size_t gzip_size = 0;
+    std::size_t bzip_size = 0;
+    std::size_t deflate_size = 0;
+    std::vector<entry_result> results; // in panel order
+    double elapsed_ms = 0;             // wall time of the whole fan-out
+};
+
+// Runs tasks somewhere (a thread pool); must accept tasks from any thread.
+using executor = std::function<void(std::function<void()>)>;
+using report_callback = std::function<void(result<report>)>;
+
+// Fans the panel out as independent tasks through ex (biggest first, so the last task to
+// finish is a small one) and calls done exactly once, on whichever thread finishes last.
+// in must stay valid until done is called. Never blocks the calling thread.
+void run_report_async(std::string_view in, const panel& p, const executor& ex,
+                      report_callback done);
+
+// Blocking convenience for the command line: waits for run_report_async.
+result<report> run_report(std::string_view in, const panel& p, const executor& ex);
+
+// The API's JSON: the four original keys, results[] and elapsed_ms.
+std::string to_json(const report& r);
+
+} // namespace compresstest

@@ -1,0 +1,51 @@
+// A fixed-size pool of worker threads draining one FIFO queue.
+#include "thread_pool.hpp"
+
+namespace compresstest {
+
+thread_pool::thread_pool(std::size_t nthreads) {
+    threads_.reserve(nthreads);
+    for (std::size_t i = 0; i < nthreads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+thread_pool::~thread_pool() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void thread_pool::post(std::function<void()> task) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+}
+
+std::size_t thread_pool::queue_depth() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+std::function<void(std::function<void()>)> thread_pool::executor() {
+    return [this](std::function<void()> task) { post(std::move(task)); };
+}
+
+void thread_pool::run() {
+    for (;;) {
+        std::function<void()> task;
+        {
+            std::unique_lock lock(mutex_);
+            ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return; // stopping and drained
+            task = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        task();
+    }
+}
+
+} // namespace compresstest

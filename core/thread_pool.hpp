@@ -1,0 +1,41 @@
+// A fixed-size pool of worker threads draining one FIFO queue; the compute side of the app.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace compresstest {
+
+// post() is thread-safe. Tasks must not throw (the report wraps its own); a task that does
+// terminates the process, as an escaped exception on any thread would. The destructor
+// finishes every queued task, then joins.
+class thread_pool {
+public:
+    explicit thread_pool(std::size_t nthreads);
+    ~thread_pool();
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    void post(std::function<void()> task);
+    std::size_t queue_depth() const; // tasks waiting, not counting running ones
+    std::size_t size() const noexcept { return threads_.size(); }
+
+    // An executor for run_report: posts to this pool.
+    std::function<void(std::function<void()>)> executor();
+
+private:
+    void run();
+
+    mutable std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<std::function<void()>> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+} // namespace compresstest

@@ -1,0 +1,56 @@
+// The application's shared state: config, compute pool, admission and metrics.
+#include "app.hpp"
+
+#include "codec/registry.hpp"
+#include "report.hpp"
+
+#include <boost/json.hpp>
+
+#include <thread>
+
+namespace compresstest {
+namespace {
+
+std::string build_codecs_json(const config& c) {
+    boost::json::array codecs;
+    for (const codec_descriptor* d : all_codecs())
+        codecs.push_back({{"name", d->name},
+                          {"content_coding", d->content_coding},
+                          {"library", d->library},
+                          {"min_level", d->min_level},
+                          {"default_level", d->default_level},
+                          {"max_level", d->max_level}});
+    boost::json::array panel;
+    for (const auto& e : default_panel())
+        panel.push_back({{"codec", e.codec->name}, {"level", e.level}});
+    return boost::json::serialize(boost::json::object{{"codecs", std::move(codecs)},
+                                                      {"default_panel", std::move(panel)},
+                                                      {"max_input_nbytes", c.max_input_nbytes},
+                                                      {"max_panel_cpu_ms", static_cast<std::int64_t>(c.max_panel_cpu_ms)}}) +
+           "\n";
+}
+
+} // namespace
+
+std::size_t thread_count(std::size_t configured) {
+    if (configured != 0) return configured;
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw == 0 ? 1 : hw;
+}
+
+app::app(config c)
+    : cfg(std::move(c)), codecs_json(build_codecs_json(cfg)),
+      compute_(thread_count(cfg.compute_threads)),
+      capacity_(compute_.size() + cfg.queue_length) {}
+
+bool app::try_admit() {
+    std::size_t n = admitted_.load(std::memory_order_relaxed);
+    do {
+        if (n >= capacity_) return false;
+    } while (!admitted_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel));
+    return true;
+}
+
+void app::release() { admitted_.fetch_sub(1, std::memory_order_acq_rel); }
+
+} // namespace compresstest

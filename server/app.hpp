@@ -1,0 +1,41 @@
+// The application's shared state: config, compute pool, admission and metrics.
+#pragma once
+
+#include "config/config.hpp"
+#include "metrics.hpp"
+#include "thread_pool.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <string>
+
+namespace compresstest {
+
+// One per process, shared by every I/O thread (and the Lambda loop). Thread-safe: members
+// are immutable after construction or atomic.
+class app {
+public:
+    explicit app(config c);
+
+    const config cfg;
+    metrics stats;
+    const std::string codecs_json; // the /api/codecs body, built once
+
+    // Admission for reports: at most compute threads + queue_length running or waiting.
+    // try_admit() is false when full (the caller answers 503); release() when one finishes.
+    bool try_admit();
+    void release();
+    std::size_t reports_admitted() const { return admitted_.load(std::memory_order_relaxed); }
+
+    thread_pool& compute() { return compute_; }
+
+private:
+    thread_pool compute_;
+    const std::size_t capacity_;
+    std::atomic<std::size_t> admitted_{0};
+};
+
+// Resolves 0 ("one per hardware thread") to a count.
+std::size_t thread_count(std::size_t configured);
+
+} // namespace compresstest

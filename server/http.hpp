@@ -1,0 +1,26 @@
+// The HTTP types shared by the socket server and the Lambda adapter.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <string_view>
+
+namespace compresstest {
+
+namespace http = boost::beast::http;
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+// What handle_request answers: a Beast message, or bytes already serialized (TinySite)
+// which the socket path writes as they are.
+struct reply {
+    response msg;
+    std::string_view raw; // when non-empty: the whole response, status line to body
+};
+
+// Called exactly once per request, on an I/O thread for quick routes or on a compute thread
+// for reports; the session hops back to its own thread before touching the socket.
+using reply_handler = std::function<void(reply)>;
+
+} // namespace compresstest

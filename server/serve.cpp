@@ -1,0 +1,117 @@
+// compresstest serve: start the workers, print the start-up line, drain on SIGTERM/SIGINT.
+#include "serve.hpp"
+
+#include "app.hpp"
+#include "listener.hpp"
+#include "tinysite.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+namespace compresstest {
+namespace asio = boost::asio;
+
+int run_serve(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+    auto parsed = parse_config(args, env);
+    if (!parsed) {
+        std::cerr << "compresstest serve: " << parsed.err().message << '\n';
+        return 2;
+    }
+    if (parsed->exit_now) {
+        std::cout << parsed->exit_text;
+        return 0;
+    }
+    if (auto budget = tinysite::check_budget(); !budget) {
+        std::cerr << "compresstest serve: " << budget.err().message << '\n';
+        return 1;
+    }
+    const config& cfg = parsed->cfg;
+
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(cfg.listen_host, ec);
+    if (ec) {
+        std::cerr << "compresstest serve: invalid value \"" << cfg.listen_host
+                  << "\" for --listen: not an IP address\n";
+        return 2;
+    }
+    app application(cfg);
+    const std::size_t nworkers = thread_count(cfg.io_threads);
+    std::vector<std::unique_ptr<worker>> workers;
+    try {
+        asio::ip::tcp::endpoint ep{address, cfg.listen_port};
+        for (std::size_t i = 0; i < nworkers; ++i) {
+            workers.push_back(std::make_unique<worker>(application, ep));
+            ep = workers.front()->local_endpoint(); // port 0: the others join the chosen port
+        }
+    } catch (const std::exception& ex) {
+        std::cerr << "compresstest serve: cannot listen on " << cfg.listen_host << ':'
+                  << cfg.listen_port << ": " << ex.what() << '\n';
+        return 1;
+    }
+    const auto ep = workers.front()->local_endpoint();
+    const std::string shown_host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
+                                                        : ep.address().to_string();
+    std::cout << fmt::format("compresstest {} listening on http://{}:{} io_threads={} "
+                             "compute_threads={} {}\n",
+                             COMPRESSTEST_VERSION, shown_host, ep.port(), nworkers,
+                             application.compute().size(), describe(cfg))
+              << std::flush;
+
+    // The control context owns signals and the drain deadline; workers run on their own.
+    asio::io_context control;
+    asio::signal_set signals(control, SIGTERM, SIGINT);
+    asio::steady_timer drain_deadline(control);
+    std::atomic<std::size_t> running{nworkers};
+    std::atomic<bool> forced{false};
+    std::vector<std::thread> threads;
+    for (auto& w : workers)
+        threads.emplace_back([&, w = w.get()] {
+            w->run();
+            if (running.fetch_sub(1) == 1) asio::post(control, [&] {
+                drain_deadline.cancel();
+                signals.cancel();
+            });
+        });
+
+    auto force = [&] {
+        forced = true;
+        for (auto& w : workers) w->stop();
+    };
+    signals.async_wait([&](boost::system::error_code sec, int signo) {
+        if (sec) return;
+        std::cout << fmt::format("compresstest: signal {}: draining (deadline {} ms)\n", signo,
+                                 cfg.drain_timeout.count())
+                  << std::flush;
+        for (auto& w : workers) w->begin_drain();
+        drain_deadline.expires_after(cfg.drain_timeout);
+        drain_deadline.async_wait([&](boost::system::error_code tec) {
+            if (tec) return;
+            std::cout << "compresstest: drain deadline passed; closing what is left\n" << std::flush;
+            force();
+        });
+        signals.async_wait([&](boost::system::error_code sec2, int) {
+            if (sec2) return;
+            std::cout << "compresstest: second signal; exiting now\n" << std::flush;
+            force();
+        });
+    });
+    control.run();
+    if (forced) {
+        // Reports may still be running and would post to workers being torn down: leave now.
+        std::cout << "compresstest: stopped before every request finished\n" << std::flush;
+        std::_Exit(1);
+    }
+    for (auto& t : threads) t.join();
+    std::cout << "compresstest: drained; bye\n" << std::flush;
+    return 0;
+}
+
+} // namespace compresstest
