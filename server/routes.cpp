@@ -38,11 +38,12 @@ std::string_view media_type(std::string_view content_type) {
     return mt;
 }
 
-// The q-value the client gives coding in Accept-Encoding (RFC 9110 §12.5.3): 1 when the
-// header is absent, else the coding's own entry, else "*", else 0.
-double accept_q(const request& req, std::string_view coding) {
+// The q-value the client gives coding in Accept-Encoding (RFC 9110 §12.5.3): the coding's
+// own entry, else "*", else 0. With no header at all RFC 9110 allows any coding; TinySite
+// relies on that (as the original did), while assets play safe and send identity.
+double accept_q(const request& req, std::string_view coding, double when_absent) {
     auto it = req.find(http::field::accept_encoding);
-    if (it == req.end()) return 1;
+    if (it == req.end()) return when_absent;
     double star = -1, own = -1;
     std::string_view v = it->value();
     while (!v.empty()) {
@@ -122,10 +123,10 @@ reply serve_file(const request& req, const embedded_file& f) {
     }
     res.set(http::field::content_type, content_type_of(f.path));
     std::string_view body = f.identity;
-    if (accept_q(req, "br") > 0 && f.br.size() < body.size()) {
+    if (accept_q(req, "br", 0) > 0 && f.br.size() < body.size()) {
         res.set(http::field::content_encoding, "br");
         body = f.br;
-    } else if (accept_q(req, "gzip") > 0 && f.gzip.size() < body.size()) {
+    } else if (accept_q(req, "gzip", 0) > 0 && f.gzip.size() < body.size()) {
         res.set(http::field::content_encoding, "gzip");
         body = f.gzip;
     }
@@ -145,7 +146,7 @@ reply tiny(const request& req) {
     const bool head = req.method() == http::verb::head;
     // Identity unless the client accepts deflate; the deflate answer is the exact
     // pre-serialized bytes, whatever the client's HTTP version or Connection header.
-    if (accept_q(req, "deflate") > 0)
+    if (accept_q(req, "deflate", 1) > 0)
         return {{}, head ? tinysite::head_response() : tinysite::get_response()};
     return {make_response(req, http::status::ok, "text/html; charset=utf-8",
                           std::string(tinysite::html())),

@@ -126,6 +126,12 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
                                                   "send them within " +
                                                       std::to_string(app_.cfg.header_timeout.count()) +
                                                       " ms"});
+    if (ec == http::error::body_limit) {
+        // Content-Length alone is over the limit: the headers are parsed, so check_headers
+        // words the answer, and no body byte is read.
+        auto e = check_headers(app_, parser_->get());
+        return fail_request(e ? *e : error{error_kind::too_large, "the body is too large"});
+    }
     if (ec == http::error::header_limit)
         return fail_request({error_kind::bad_request,
                              "the request headers are over " +

@@ -1,0 +1,1 @@
+// API Gateway event <-> Beast message adapter (being written).

@@ -1,0 +1,132 @@
+"""Integration-test harness: runs the real compresstest binary on loopback and talks to it."""
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+BINARY = os.environ.get("COMPRESSTEST_BINARY", "build/release/compresstest")
+DATA_DIR = os.environ.get(
+    "COMPRESSTEST_TEST_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data"))
+
+
+class Server:
+    """A compresstest serve process on 127.0.0.1 and a free port, with its stdout captured."""
+
+    def __init__(self, *args, env=None):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(
+            [BINARY, "serve", "--listen", "127.0.0.1:0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, text=True)
+        self.lines = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(10):
+            self.proc.kill()
+            raise RuntimeError("server did not start: " + "".join(self.lines))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                self._ready.set()
+
+    def output(self):
+        return "".join(self.lines)
+
+    def stop(self, sig=15, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+        self._reader.join(5)
+        return code
+
+    def connect(self, timeout=10):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s.settimeout(timeout)
+        return s
+
+
+def curl(*args, timeout=60):
+    """Runs curl; returns (status, headers dict with lower-case names, body bytes)."""
+    out = subprocess.run(
+        ["curl", "-s", "-S", "-D", "-", "-o", "-", "--max-time", str(timeout), *args],
+        capture_output=True, timeout=timeout + 5)
+    if out.returncode != 0:
+        raise RuntimeError(f"curl {args} failed: {out.stderr.decode()}")
+    raw = out.stdout
+    # Skip interim 100 Continue blocks.
+    while raw.startswith(b"HTTP/1.1 100"):
+        raw = raw.split(b"\r\n\r\n", 1)[1]
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def read_response(sock, head_only=False):
+    """Reads one HTTP/1.1 response with Content-Length from a raw socket: (head, body)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before headers: %r" % buf)
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    length = 0 if head_only or not m else int(m.group(1))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed mid-body")
+        rest += chunk
+    return head + b"\r\n\r\n", rest[:length], rest[length:]
+
+
+def text_file(path, nbytes):
+    """Writes nbytes of real text (concatenated Boost headers) to path."""
+    out = bytearray()
+    root = "/usr/include/boost/asio"
+    for dirpath, _, files in sorted(os.walk(root)):
+        for f in sorted(files):
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                out += fh.read()
+            if len(out) >= nbytes:
+                with open(path, "wb") as fh:
+                    fh.write(out[:nbytes])
+                return path
+    raise RuntimeError("not enough text under " + root)
+
+
+class ServerTest(unittest.TestCase):
+    """Starts one server per test class; subclasses set server_args."""
+    server_args = ()
+    server_env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(*cls.server_args, env=cls.server_env)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def assertHealthy(self):
+        status, _, body = curl(self.server.url + "/healthz", timeout=5)
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b'{"status":"ok"}\n')

@@ -1,0 +1,418 @@
+"""The HTTP contract, driven by curl and raw sockets against the real binary on loopback."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+
+from harness import ServerTest, Server, curl, read_response, text_file, DATA_DIR
+
+MIB = 1024 * 1024
+COMPAT_KEYS = ("original_size", "gzip_size", "bzip_size", "deflate_size")
+
+
+def setUpModule():
+    global TMP, TEXT_3MB, TEXT_100K
+    TMP = tempfile.mkdtemp(prefix="compresstest-it-")
+    TEXT_3MB = text_file(os.path.join(TMP, "3mb.txt"), 3 * MIB)
+    TEXT_100K = text_file(os.path.join(TMP, "100k.txt"), 100 * 1024)
+
+
+def post_in_thread(url, results, key, *args):
+    def run():
+        try:
+            results[key] = curl(*args, url, timeout=120)
+        except Exception as ex:  # recorded, asserted by the test
+            results[key] = ex
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+class Routes(ServerTest):
+    server_args = ("--access-log", "on")
+
+    def test_every_response_carries_cors_even_errors(self):
+        for args in ([self.server.url + "/healthz"], [self.server.url + "/nope"],
+                     ["-X", "DELETE", self.server.url + "/compress"],
+                     ["-X", "OPTIONS", self.server.url + "/compress"],
+                     ["-H", "Content-Type: text/plain", "--data", "x", self.server.url + "/compress"]):
+            status, headers, _ = curl(*args)
+            self.assertEqual(headers.get("access-control-allow-origin"), "*", (args, status))
+
+    def test_page_is_html(self):
+        status, headers, body = curl(self.server.url + "/")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/html"))
+        self.assertIn(b"<html", body.lower())
+
+    def test_original_client_text_entry_gets_the_four_keys(self):
+        status, headers, body = curl("-F", "textEntry=hello hello hello hello", self.server.url + "/")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["content-type"], "application/json")
+        r = json.loads(body)
+        for k in COMPAT_KEYS:
+            self.assertIsInstance(r[k], int, k)
+        self.assertEqual(r["original_size"], 23)
+        self.assertGreater(len(r["results"]), 0)
+
+    def test_original_client_file_upload_gets_the_four_keys(self):
+        status, _, body = curl("-F", f"fileUpload=@{TEXT_100K}", self.server.url + "/")
+        self.assertEqual(status, 200, body)
+        r = json.loads(body)
+        self.assertEqual(r["original_size"], 100 * 1024)
+        for k in COMPAT_KEYS[1:]:
+            self.assertLess(r[k], r["original_size"], k)
+        with open(TEXT_100K, "rb") as f:
+            self.assertEqual(r["deflate_size"] + 18, r["gzip_size"])
+            self.assertEqual(len(zlib.compress(f.read(), 9)) - 6, r["deflate_size"])
+
+    def test_raw_octet_stream_and_codecs_query_parameter(self):
+        status, _, body = curl("-H", "Content-Type: application/octet-stream",
+                               "--data-binary", f"@{TEXT_100K}",
+                               self.server.url + "/compress?codecs=gzip:1-3,zstd:19")
+        self.assertEqual(status, 200, body)
+        r = json.loads(body)
+        self.assertEqual([(e["codec"], e["level"]) for e in r["results"]],
+                         [("gzip", 1), ("gzip", 2), ("gzip", 3), ("zstd", 19)])
+
+    def test_codecs_form_field_selects_the_panel(self):
+        status, _, body = curl("-F", "textEntry=abcabcabc", "-F", "codecs=brotli:11,xz:6",
+                               self.server.url + "/compress")
+        self.assertEqual(status, 200, body)
+        self.assertEqual([e["codec"] for e in json.loads(body)["results"]], ["brotli", "xz"])
+
+    def test_both_fields_is_422_neither_is_400(self):
+        status, _, body = curl("-F", "textEntry=a", "-F", f"fileUpload=@{TEXT_100K}",
+                               self.server.url + "/compress")
+        self.assertEqual(status, 422)
+        self.assertIn("not both", json.loads(body)["error"])
+        status, _, body = curl("-F", "other=a", self.server.url + "/compress")
+        self.assertEqual(status, 400)
+        self.assertIn("nothing to compress", json.loads(body)["error"])
+
+    def test_malformed_multipart_is_400(self):
+        status, _, body = curl("-H", "Content-Type: multipart/form-data; boundary=xyz",
+                               "--data-binary", "--xyz\r\nContent-Disposition: form-data; name=\"textEntry\"\r\n\r\nabc",
+                               self.server.url + "/compress")
+        self.assertEqual(status, 400)
+        self.assertIn("error", json.loads(body))
+
+    def test_unknown_codec_and_bad_level_are_422_naming_the_range(self):
+        status, _, body = curl("-F", "textEntry=abc", "-F", "codecs=gzip:12", self.server.url + "/")
+        self.assertEqual(status, 422)
+        self.assertIn("1 to 9", json.loads(body)["error"])
+        status, _, body = curl("-F", "textEntry=abc", "-F", "codecs=snappy", self.server.url + "/")
+        self.assertEqual(status, 422)
+        self.assertIn("unknown codec", json.loads(body)["error"])
+
+    def test_panel_over_cpu_budget_is_422(self):
+        status, _, body = curl("-F", f"fileUpload=@{TEXT_3MB}", "-F", "codecs=all",
+                               self.server.url + "/compress")
+        self.assertEqual(status, 422)
+        self.assertIn("ms of CPU", json.loads(body)["error"])
+
+    def test_wrong_content_type_is_415(self):
+        status, headers, body = curl("-H", "Content-Type: application/json", "--data", "{}",
+                                     self.server.url + "/compress")
+        self.assertEqual(status, 415)
+        self.assertIn("multipart/form-data", json.loads(body)["error"])
+
+    def test_input_of_3mib_plus_one_byte_is_413(self):
+        big = os.path.join(TMP, "3mib+1")
+        with open(big, "wb") as f:
+            f.write(b"a" * (3 * MIB + 1))
+        status, _, body = curl("-F", f"fileUpload=@{big}", self.server.url + "/compress")
+        self.assertEqual(status, 413)
+        self.assertIn("3145728", json.loads(body)["error"])
+        status, _, _ = curl("-H", "Content-Type: application/octet-stream",
+                            "--data-binary", f"@{big}", self.server.url + "/compress")
+        self.assertEqual(status, 413)
+        exact = os.path.join(TMP, "3mib")
+        with open(exact, "wb") as f:
+            f.write(b"a" * (3 * MIB))
+        status, _, body = curl("-F", f"fileUpload=@{exact}", "-F", "codecs=lz4:1",
+                               self.server.url + "/compress")
+        self.assertEqual(status, 200, body)
+
+    def test_body_over_limit_is_refused_from_the_headers_without_reading_it(self):
+        with self.server.connect() as s:
+            s.sendall(b"POST /compress HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                      b"Content-Length: 100000000\r\n\r\n")
+            head, body, _ = read_response(s)  # answered although no body byte was sent
+            self.assertIn(b" 413 ", head.split(b"\r\n")[0])
+            self.assertIn(b"connection: close", head.lower())
+            self.assertIn(b"error", body)
+
+    def test_expect_100_continue_gets_413_or_100_from_the_headers(self):
+        with self.server.connect() as s:
+            s.sendall(b"POST /compress HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                      b"Content-Length: 99999999\r\nExpect: 100-continue\r\n\r\n")
+            head, _, _ = read_response(s)
+            self.assertIn(b" 413 ", head.split(b"\r\n")[0])
+        with self.server.connect() as s:
+            s.sendall(b"POST /compress HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                      b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            first = s.recv(100)
+            self.assertEqual(first, b"HTTP/1.1 100 Continue\r\n\r\n")
+            s.sendall(b"hello")
+            head, body, _ = read_response(s)
+            self.assertIn(b" 200 ", head.split(b"\r\n")[0])
+            self.assertEqual(json.loads(body)["original_size"], 5)
+
+    def test_curl_expect_100_upload_of_3mb_is_answered_well_before_curls_timeout(self):
+        t0 = time.monotonic()
+        status, _, body = curl("--expect100-timeout", "30", "-H", "Expect: 100-continue",
+                               "-F", f"fileUpload=@{TEXT_3MB}", self.server.url + "/compress")
+        elapsed = time.monotonic() - t0
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["original_size"], 3 * MIB)
+        self.assertLess(elapsed, 15, "the server let curl wait for its 100-continue timeout")
+
+    def test_method_not_allowed_lists_allow(self):
+        for method, path, allow in (("DELETE", "/compress", "POST, OPTIONS"),
+                                    ("POST", "/tiny", "GET, HEAD, OPTIONS"),
+                                    ("PUT", "/", "GET, HEAD, POST, OPTIONS"),
+                                    ("POST", "/healthz", "GET, HEAD, OPTIONS")):
+            status, headers, body = curl("-X", method, self.server.url + path)
+            self.assertEqual(status, 405, (method, path))
+            self.assertEqual(headers["allow"], allow)
+            self.assertIn("not allowed", json.loads(body)["error"])
+
+    def test_unknown_route_is_404_json(self):
+        status, _, body = curl(self.server.url + "/wp-admin")
+        self.assertEqual(status, 404)
+        self.assertIn("no route", json.loads(body)["error"])
+
+    def test_preflight_is_204_with_methods_headers_and_max_age(self):
+        status, headers, body = curl("-X", "OPTIONS", "-H", "Origin: https://example.org",
+                                     "-H", "Access-Control-Request-Method: POST",
+                                     self.server.url + "/compress")
+        self.assertEqual(status, 204)
+        self.assertEqual(body, b"")
+        self.assertIn("POST", headers["access-control-allow-methods"])
+        self.assertIn("Content-Type", headers["access-control-allow-headers"])
+        self.assertEqual(headers["access-control-max-age"], "86400")
+
+    def test_api_codecs_lists_every_codec_and_the_limit(self):
+        status, _, body = curl(self.server.url + "/api/codecs")
+        self.assertEqual(status, 200)
+        r = json.loads(body)
+        self.assertEqual({c["name"] for c in r["codecs"]},
+                         {"gzip", "deflate", "zlib", "bzip2", "zstd", "brotli", "xz", "lz4"})
+        self.assertEqual(r["max_input_nbytes"], 3 * MIB)
+        self.assertEqual(r["default_panel"][0], {"codec": "gzip", "level": 6})
+
+    def test_metrics_is_prometheus_text_with_the_named_series(self):
+        curl(self.server.url + "/healthz")
+        status, headers, body = curl(self.server.url + "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/plain"))
+        text = body.decode()
+        for series in ("compresstest_requests_total{route=\"/healthz\",status=\"200\"}",
+                       "compresstest_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"}",
+                       "compresstest_in_flight_requests", "compresstest_compute_queue_depth",
+                       "compresstest_rejected_total", "compresstest_received_bytes_total"):
+            self.assertIn(series, text)
+
+    def test_assets_revalidate_with_etag_and_come_in_br_when_accepted(self):
+        for path in ("/", "/app.js", "/style.css"):
+            status, headers, body = curl("-H", "Accept-Encoding: br, gzip", self.server.url + path)
+            self.assertEqual(status, 200, path)
+            self.assertEqual(headers["content-encoding"], "br")
+            etag = headers["etag"]
+            status, headers, body = curl("-H", f"If-None-Match: {etag}", self.server.url + path)
+            self.assertEqual(status, 304, path)
+            self.assertEqual(body, b"")
+            status, headers, _ = curl("-H", "Accept-Encoding: gzip", self.server.url + path)
+            self.assertEqual(headers["content-encoding"], "gzip")
+
+    def test_access_log_has_one_line_per_request(self):
+        curl(self.server.url + "/healthz?marker=accesslogtest")
+        time.sleep(0.5)  # lines are flushed every timer tick
+        lines = [l for l in self.server.lines if "accesslogtest" in l]
+        self.assertEqual(len(lines), 1, self.server.output()[-2000:])
+        self.assertRegex(lines[0], r"^\S+Z 127\.0\.0\.1 GET /healthz\?marker=accesslogtest 200 \d+ \d+us$")
+
+
+class TinySite(ServerTest):
+    def test_raw_response_fits_536_bytes_inflates_and_connection_stays_open(self):
+        with self.server.connect() as s:
+            s.sendall(b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, body, extra = read_response(s)
+            self.assertEqual(extra, b"")
+            self.assertLessEqual(len(head) + len(body), 536)
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\n"
+                                            b"Content-Length: "))
+            page = zlib.decompress(body)  # zlib format (RFC 1950), as RFC 9110 names deflate
+            self.assertGreaterEqual(len(page), 1000)
+            self.assertIn(b"<table", page)
+            s.sendall(b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n")  # same connection
+            head2, body2, _ = read_response(s)
+            self.assertEqual((head2, body2), (head, body))
+
+    def test_head_has_the_same_headers_and_no_body(self):
+        with self.server.connect() as s:
+            s.sendall(b"HEAD /tiny HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, _, rest = read_response(s, head_only=True)
+            self.assertIn(b"Content-Length: ", head)
+            self.assertTrue(rest.startswith(b"HTTP/1.1 200") or rest == b"")
+
+    def test_client_ruling_out_deflate_gets_identity_html(self):
+        status, headers, body = curl("-H", "Accept-Encoding: gzip, deflate;q=0",
+                                     self.server.url + "/tiny")
+        self.assertEqual(status, 200)
+        self.assertNotIn("content-encoding", headers)
+        self.assertTrue(headers["content-type"].startswith("text/html"))
+        _, _, deflated = curl(self.server.url + "/tiny")
+        self.assertEqual(zlib.decompress(deflated), body)
+
+
+class Timeouts(ServerTest):
+    server_args = ("--header-timeout-ms", "300", "--body-timeout-ms", "300")
+
+    def test_slow_headers_get_408_and_the_connection_closes(self):
+        with self.server.connect() as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            head, body, _ = read_response(s)
+            self.assertIn(b" 408 ", head.split(b"\r\n")[0])
+            self.assertEqual(head.lower().count(b"access-control-allow-origin: *"), 1)
+            self.assertEqual(s.recv(10), b"")
+
+    def test_slow_body_gets_408(self):
+        with self.server.connect() as s:
+            s.sendall(b"POST /compress HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                      b"Content-Length: 10\r\n\r\nabc")
+            head, _, _ = read_response(s)
+            self.assertIn(b" 408 ", head.split(b"\r\n")[0])
+        self.assertHealthy()
+
+
+class Overload(unittest.TestCase):
+    """One compute thread and a queue of one: the third concurrent report is refused."""
+
+    def test_quick_routes_answer_while_reports_run_and_excess_gets_503(self):
+        server = Server("--compute-threads", "1", "--queue-length", "1",
+                        "--max-panel-cpu-ms", "1000000000")
+        try:
+            results, threads = {}, []
+            slow = "codecs=brotli:11,xz:9"  # seconds of CPU on 3 MB
+            for i in range(2):
+                threads.append(post_in_thread(server.url + "/compress", results, i,
+                                              "-F", f"fileUpload=@{TEXT_3MB}", "-F", slow))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                _, _, m = curl(server.url + "/metrics")
+                if re.search(rb"compresstest_reports_admitted 2\b", m):
+                    break
+                time.sleep(0.05)
+            else:
+                self.fail("reports were not admitted")
+            # Both compute slots are taken; quick routes still answer, before the reports.
+            status, _, _ = curl(server.url + "/healthz", timeout=5)
+            self.assertEqual(status, 200)
+            status, _, body = curl(server.url + "/tiny", timeout=5)
+            self.assertEqual(status, 200)
+            self.assertTrue(all(t.is_alive() for t in threads), "reports finished too early")
+            status, headers, body = curl("-F", "textEntry=abc", server.url + "/compress")
+            self.assertEqual(status, 503)
+            self.assertEqual(headers["retry-after"], "1")
+            self.assertEqual(headers["access-control-allow-origin"], "*")
+            self.assertIn("busy", json.loads(body)["error"])
+            for t in threads:
+                t.join(120)
+            for i in range(2):
+                self.assertEqual(results[i][0], 200, results[i])
+            _, _, m = curl(server.url + "/metrics")
+            self.assertRegex(m.decode(), r"compresstest_rejected_total 1\b")
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_with_uploads_in_flight_answers_them_all_and_exits_0(self):
+        server = Server("--compute-threads", "2")
+        results, threads = {}, []
+        for i in range(4):
+            threads.append(post_in_thread(server.url + "/compress", results, i,
+                                          "-F", f"fileUpload=@{TEXT_3MB}"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, _, m = curl(server.url + "/metrics")
+            if re.search(rb"compresstest_reports_admitted 4\b", m):
+                break
+            time.sleep(0.02)
+        else:
+            self.fail("uploads did not arrive")
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with self.assertRaises(OSError):  # no longer accepting
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(server.proc.wait(30), 0)
+        for i in range(4):
+            self.assertEqual(results[i][0], 200, results[i])
+            self.assertEqual(json.loads(results[i][2])["original_size"], 3 * MIB)
+
+    def test_idle_keep_alive_connections_do_not_hold_up_shutdown(self):
+        server = Server()
+        s = server.connect()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_response(s)
+        t0 = time.monotonic()
+        self.assertEqual(server.stop(), 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(s.recv(10), b"")
+        s.close()
+
+
+class Configuration(unittest.TestCase):
+    def run_binary(self, *args, env=None):
+        from harness import BINARY
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=10,
+                              env=full_env)
+
+    def test_invalid_value_exits_2_naming_the_option(self):
+        r = self.run_binary("serve", "--queue-length", "many")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--queue-length", r.stderr)
+        r = self.run_binary("serve", env={"COMPRESSTEST_IDLE_TIMEOUT_MS": "soon"})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("COMPRESSTEST_IDLE_TIMEOUT_MS", r.stderr)
+
+    def test_help_and_version(self):
+        r = self.run_binary("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--max-input-bytes", r.stdout)
+        r = self.run_binary("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^compresstest \d+\.\d+\.\d+")
+
+    def test_port_env_and_startup_line_with_effective_config(self):
+        server = Server(env={"COMPRESSTEST_QUEUE_LENGTH": "3"})
+        try:
+            line = server.lines[0]
+            self.assertIn("queue-length=3", line)
+            self.assertIn("max-input-bytes=3145728", line)
+        finally:
+            server.stop()
+
+    def test_access_log_off_prints_no_request_lines(self):
+        server = Server("--access-log", "off")
+        curl(server.url + "/healthz")
+        time.sleep(0.3)
+        server.stop()
+        self.assertNotIn("GET /healthz", server.output())
+
+
+if __name__ == "__main__":
+    unittest.main()
