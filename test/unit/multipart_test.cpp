@@ -414,7 +414,7 @@ TEST_P(multipart_malformed, gives_the_same_error_in_every_chunk_size) {
 }
 
 INSTANTIATE_TEST_SUITE_P(bodies, multipart_malformed, testing::ValuesIn(malformed_cases),
-                         [](const auto& info) { return info.param.test_name; });
+                         [](const auto& param_info) { return param_info.param.test_name; });
 
 // ---- what real clients send that must be accepted ----
 
