@@ -44,6 +44,8 @@ function format_speed(mb_per_s) {
   return mb_per_s >= 100 ? group_digits.format(Math.round(mb_per_s)) : mb_per_s.toPrecision(3);
 }
 
+const format_ms = (ms) => (ms < 1000 ? `${Math.round(ms)}${NBSP}ms` : `${(ms / 1000).toPrecision(3)}${NBSP}s`);
+
 function node(tag, cls, text) {
   const n = document.createElement(tag);
   if (cls) n.className = cls;
@@ -113,26 +115,28 @@ function selected_levels() {
   return [...by_codec].filter(([, levels]) => levels.length);
 }
 
-// The server's panel syntax, with runs folded into ranges: "gzip:1-3,gzip:9,zstd:3".
-function panel_spec() {
-  const items = [];
-  for (const [name, levels] of selected_levels()) {
-    for (let i = 0; i < levels.length; ) {
-      let j = i;
-      while (j + 1 < levels.length && levels[j + 1] === levels[j] + 1) j++;
-      items.push(j > i ? `${name}:${levels[i]}-${levels[j]}` : `${name}:${levels[i]}`);
-      i = j + 1;
-    }
+// Sorted levels folded into runs, written with dash: [1,2,3,9] -> ["1-3", "9"].
+function fold_runs(levels, dash) {
+  const runs = [];
+  for (let i = 0; i < levels.length; ) {
+    let j = i;
+    while (j + 1 < levels.length && levels[j + 1] === levels[j] + 1) j++;
+    runs.push(j > i ? `${levels[i]}${dash}${levels[j]}` : String(levels[i]));
+    i = j + 1;
   }
-  return items.join(',');
+  return runs;
+}
+
+// The server's panel syntax: "gzip:1-3,gzip:9,zstd:3".
+function panel_spec() {
+  return selected_levels().flatMap(([name, levels]) => fold_runs(levels, '-').map((r) => `${name}:${r}`)).join(',');
 }
 
 function update_panel_summary() {
   const chosen = selected_levels();
   const count = chosen.reduce((n, [, levels]) => n + levels.length, 0);
-  el.panel_summary.textContent = count
-    ? `${count} selected: ${chosen.map(([name, levels]) => `${name} ${levels.join(', ')}`).join(' · ')}`
-    : 'none selected';
+  const names = chosen.map(([name, levels]) => `${name} ${fold_runs(levels, '–').join(', ')}`);
+  el.panel_summary.textContent = count ? `${count} selected: ${names.join(' · ')}` : 'none selected';
 }
 
 async function load_codecs() {
@@ -160,7 +164,8 @@ const text_nbytes = (text) => new TextEncoder().encode(text.replace(/\r\n|\r|\n/
 
 function too_large_message(what, nbytes) {
   const advice = what === 'The text' ? 'Please shorten it.' : 'Please choose a smaller file.';
-  return `${what} is ${format_nbytes(nbytes)}, which is over the ${format_nbytes(state.max_input_nbytes)} limit. ${advice}`;
+  const limit = format_nbytes(state.max_input_nbytes);
+  return `${what} is ${format_nbytes(nbytes)}, which is over the ${limit} limit. ${advice}`;
 }
 
 function choose_file(file) {
@@ -171,6 +176,7 @@ function choose_file(file) {
   if (file.size === 0) return show_error(`“${file.name}” is empty. Please choose a file with something in it.`);
   state.file = file;
   update_input_view();
+  el.status.textContent = `“${file.name}” is ready to compress.`;
 }
 
 function update_input_view() {
@@ -184,7 +190,7 @@ function update_input_view() {
     return;
   }
   const nbytes = text_nbytes(el.text.value);
-  el.text_info.textContent = nbytes ? `${group_digits.format(nbytes)} bytes · Ctrl + Enter to compress` : 'Ctrl + Enter to compress.';
+  el.text_info.textContent = `${nbytes ? `${group_digits.format(nbytes)} bytes · ` : ''}Ctrl + Enter to compress.`;
   el.text_info.classList.toggle('warn', nbytes > state.max_input_nbytes);
   if (nbytes > state.max_input_nbytes) el.text_info.textContent = too_large_message('The text', nbytes);
 }
@@ -245,7 +251,10 @@ function send(form, subject) {
     if (xhr.status === 200 && body && Array.isArray(body.results)) return show_results(body, subject);
     show_error(describe_failure(xhr.status, body, xhr.getResponseHeader('Retry-After')));
   };
-  xhr.onerror = () => { finish(); show_error('Could not reach the server. Please check your connection and try again.'); };
+  xhr.onerror = () => {
+    finish();
+    show_error('Could not reach the server. Please check your connection and try again.');
+  };
   set_state('uploading');
   show_progress(0);
   el.status.textContent = 'Uploading…';
@@ -267,7 +276,10 @@ function describe_failure(status, body, retry_after_s) {
     : status === 413 ? 'The input is too large for the server.'
     : status >= 500 ? 'The server is busy or unavailable right now.'
     : 'The server could not compress this input.';
-  if (status === 503) message += retry_after_s ? ` Please try again in ${retry_after_s} seconds.` : ' Please try again in a moment.';
+  if (status === 503) {
+    const wait = retry_after_s === '1' ? '1 second' : `${retry_after_s} seconds`;
+    message += retry_after_s ? ` Please try again in ${wait}.` : ' Please try again in a moment.';
+  }
   return message;
 }
 
@@ -295,7 +307,7 @@ function show_results(report, subject) {
   el.summary.textContent = best
     ? `${format_nbytes(original)} became ${format_nbytes(best.size)} with ${best.codec} level ${best.level}: ` +
       `${format_percent(best.fraction)} of the original, ${(1 / best.fraction).toPrecision(3)}× smaller. ` +
-      `The server took ${Math.round(report.elapsed_ms)} ms.`
+      `The server took ${format_ms(report.elapsed_ms)}.`
     : 'No codec results.';
 
   // Chart: the original first, then the codecs from smallest to largest, all on one scale.
@@ -376,7 +388,12 @@ el.text.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) el.form.requestSubmit();
 });
 el.file.addEventListener('change', () => choose_file(el.file.files[0]));
-$('clear-file').addEventListener('click', () => { state.file = null; update_input_view(); el.file.focus(); });
+$('clear-file').addEventListener('click', () => {
+  state.file = null;
+  update_input_view();
+  el.status.textContent = '';
+  el.file.focus();
+});
 el.panel.addEventListener('change', update_panel_summary);
 $('panel-defaults').addEventListener('click', () => apply_panel(state.default_panel));
 $('panel-clear').addEventListener('click', () => apply_panel([]));

@@ -224,13 +224,8 @@ bool is_v1(const json::object& o) {
 }
 
 event parse_checked(std::string_view text, const event_limits& lim) {
+    if (text.size() > lim.max_event_nbytes) return oversized_event(text.size(), lim);
     event ev;
-    if (text.size() > lim.max_event_nbytes) {
-        ev.refusal = error{error_kind::too_large,
-                           "the event is " + std::to_string(text.size()) +
-                               " bytes; the limit is " + std::to_string(lim.max_event_nbytes)};
-        return ev;
-    }
     boost::system::error_code ec;
     const json::value root = json::parse(text, ec);
     if (ec) throw bad_event{"the event is not JSON: " + ec.message()};
@@ -350,6 +345,14 @@ result<event> parse_event(std::string_view json_text, const event_limits& lim) {
     } catch (const bad_event& e) {
         return error{error_kind::bad_request, e.message};
     }
+}
+
+event oversized_event(std::size_t event_nbytes, const event_limits& lim) {
+    event ev;
+    ev.refusal = error{error_kind::too_large,
+                       "the event is " + std::to_string(event_nbytes) + " bytes; the limit is " +
+                           std::to_string(lim.max_event_nbytes)};
+    return ev;
 }
 
 result<response> to_message(reply&& r, bool head_request) {

@@ -55,6 +55,10 @@ struct event {
 // Thread-safe (no shared state).
 result<event> parse_event(std::string_view json, const event_limits& lim);
 
+// The refusal parse_event gives an event of event_nbytes over lim.max_event_nbytes; for a
+// caller that stopped reading such an event instead of passing it whole.
+event oversized_event(std::size_t event_nbytes, const event_limits& lim);
+
 // The message a reply stands for: reply.msg, or reply.raw (pre-serialized bytes, as TinySite
 // answers) parsed with Beast's response parser; for a HEAD request the raw bytes carry no
 // body. An error only if raw is not a complete HTTP response.
