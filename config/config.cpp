@@ -94,6 +94,9 @@ const std::vector<option_row>& rows() {
              return std::nullopt;
          },
          [](const config& c) { return fmt::format("{}", c.max_panel_cpu_ms); }},
+        count_option<int>("compute-nice",
+                          "nice value of compute threads, so quick routes stay quick under load",
+                          &config::compute_nice, 0, 19),
         count_option<unsigned>("retry-after-s", "Retry-After seconds on 503", &config::retry_after_s,
                                0, 3600),
         count_option<std::size_t>("max-input-bytes", "largest text or file to compress",

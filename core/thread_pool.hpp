@@ -16,7 +16,8 @@ namespace compresstest {
 // finishes every queued task, then joins.
 class thread_pool {
 public:
-    explicit thread_pool(std::size_t nthreads);
+    // on_thread_start runs first on each worker thread (the server lowers their priority).
+    explicit thread_pool(std::size_t nthreads, std::function<void()> on_thread_start = {});
     ~thread_pool();
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;

@@ -8,6 +8,9 @@
 
 #include <thread>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace compresstest {
 namespace {
 
@@ -40,7 +43,12 @@ std::size_t thread_count(std::size_t configured) {
 
 app::app(config c)
     : cfg(std::move(c)), codecs_json(build_codecs_json(cfg)),
-      compute_(thread_count(cfg.compute_threads)),
+      compute_(thread_count(cfg.compute_threads),
+               [nice = cfg.compute_nice] {
+                   // Linux applies a nice value per thread: codecs get the CPU that I/O threads
+                   // leave, which keeps /healthz and /tiny fast while reports saturate it.
+                   if (nice > 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+               }),
       capacity_(compute_.size() + cfg.queue_length) {}
 
 bool app::try_admit() {

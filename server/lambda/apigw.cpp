@@ -50,11 +50,14 @@ bool is_unreserved(char c) {
 
 // RFC 3986 pchar without '%', plus '/' (path) and, for queries, '?'.
 bool allowed_in(char c, bool query) {
-    return is_unreserved(c) || std::string_view("!$&'()*+,;=:@/").find(c) != std::string_view::npos ||
+    return is_unreserved(c) ||
+           std::string_view("!$&'()*+,;=:@/").find(c) != std::string_view::npos ||
            (query && c == '?');
 }
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_hex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 void append_escape(std::string& out, char c) {
     constexpr std::string_view hex = "0123456789ABCDEF";
@@ -68,8 +71,10 @@ void append_escape(std::string& out, char c) {
 std::string encode_component(std::string_view s) {
     std::string out;
     for (char c : s)
-        if (is_unreserved(c)) out += c;
-        else append_escape(out, c);
+        if (is_unreserved(c))
+            out += c;
+        else
+            append_escape(out, c);
     return out;
 }
 
@@ -82,7 +87,8 @@ std::string sanitize(std::string_view s, bool query) {
         if (allowed_in(c, query) ||
             (c == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])))
             out += c;
-        else append_escape(out, c);
+        else
+            append_escape(out, c);
     }
     return out;
 }
@@ -112,10 +118,12 @@ std::string_view optional_string(const json::object& o, std::string_view key) {
 std::vector<std::string_view> strings_of(const json::value& v, std::string_view map,
                                          std::string_view name) {
     std::vector<std::string_view> out;
-    if (v.is_string()) out.push_back(v.get_string());
+    if (v.is_string())
+        out.push_back(v.get_string());
     else if (const auto* a = v.if_array()) {
         for (const auto& item : *a) {
-            if (item.is_string()) out.push_back(item.get_string());
+            if (item.is_string())
+                out.push_back(item.get_string());
             else if (!item.is_null())
                 throw bad_event{"\"" + std::string(map) + "\" values must be strings"};
         }
@@ -135,12 +143,14 @@ void each_pair(const json::object& event, std::string_view multi_key, std::strin
     if (const auto* multi = optional_object(event, multi_key))
         for (const auto& [name, v] : *multi) {
             seen.insert(fold(name));
-            for (auto s : strings_of(v, multi_key, name)) visit(name, s);
+            for (auto s : strings_of(v, multi_key, name))
+                visit(name, s);
         }
     if (const auto* single = optional_object(event, single_key))
         for (const auto& [name, v] : *single)
             if (!seen.contains(fold(name)))
-                for (auto s : strings_of(v, single_key, name)) visit(name, s);
+                for (auto s : strings_of(v, single_key, name))
+                    visit(name, s);
 }
 
 std::string lower(std::string_view s) {
@@ -153,9 +163,13 @@ std::string lower(std::string_view s) {
 void add_header(request& req, std::string_view name, std::string_view value) {
     if (!is_token(name))
         throw bad_event{"header name \"" + std::string(name.substr(0, 64)) + "\" is not a token"};
-    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+    // RFC 9110 §5.5: visible characters, obs-text, spaces and tabs; no other controls.
+    if (std::any_of(value.begin(), value.end(), [](char c) {
+            const auto b = static_cast<unsigned char>(c);
+            return (b < 0x20 && b != '\t') || b == 0x7f;
+        }))
         throw bad_event{"header \"" + std::string(name.substr(0, 64)) +
-                        "\" has a CR, LF or NUL in its value"};
+                        "\" has a control character in its value"};
     req.insert(name, value);
 }
 
@@ -165,21 +179,31 @@ void set_method(request& req, std::string_view method) {
     req.method_string(method);
 }
 
+// An absolute path, as API Gateway always sends, made valid for a request target.
+std::string path_target(std::string_view path) {
+    if (path.empty() || path.front() != '/')
+        throw bad_event{"the path \"" + std::string(path.substr(0, 64)) +
+                        "\" does not start with /"};
+    return sanitize(path, false);
+}
+
 std::size_t base64_decoded_nbytes(std::string_view text) {
-    while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+    while (!text.empty() && text.back() == '=')
+        text.remove_suffix(1);
     return text.size() / 4 * 3 + (text.size() % 4) * 3 / 4;
 }
 
 void build_v1(const json::object& o, request& req) {
     set_method(req, o.at("httpMethod").get_string());
-    std::string target = sanitize(o.at("path").get_string(), false);
+    const std::string target = path_target(o.at("path").get_string());
     std::string query;
-    each_pair(o, "multiValueQueryStringParameters", "queryStringParameters",
-              [](std::string_view name) { return std::string(name); },
-              [&](std::string_view name, std::string_view value) {
-                  query += query.empty() ? "" : "&";
-                  query += encode_component(name) + "=" + encode_component(value);
-              });
+    each_pair(
+        o, "multiValueQueryStringParameters", "queryStringParameters",
+        [](std::string_view name) { return std::string(name); },
+        [&](std::string_view name, std::string_view value) {
+            query += query.empty() ? "" : "&";
+            query += encode_component(name) + "=" + encode_component(value);
+        });
     req.target(query.empty() ? target : target + "?" + query);
     each_pair(o, "multiValueHeaders", "headers", lower,
               [&](std::string_view name, std::string_view value) { add_header(req, name, value); });
@@ -188,11 +212,12 @@ void build_v1(const json::object& o, request& req) {
 void build_v2(const json::object& o, request& req) {
     set_method(req, o.at("requestContext").at("http").at("method").get_string());
     const auto query = optional_string(o, "rawQueryString");
-    req.target(sanitize(o.at("rawPath").get_string(), false) +
+    req.target(path_target(o.at("rawPath").get_string()) +
                (query.empty() ? "" : "?" + sanitize(query, true)));
     if (const auto* headers = optional_object(o, "headers"))
         for (const auto& [name, v] : *headers)
-            for (auto s : strings_of(v, "headers", name)) add_header(req, name, s);
+            for (auto s : strings_of(v, "headers", name))
+                add_header(req, name, s);
     std::string cookies;
     if (const auto* c = member(o, "cookies")) {
         if (!c->is_array()) throw bad_event{"\"cookies\" must be an array of strings"};
@@ -202,7 +227,8 @@ void build_v2(const json::object& o, request& req) {
     if (!cookies.empty()) {
         // A Cookie header next to "cookies" would be unusual; keep both, in one field.
         const auto existing = req[http::field::cookie];
-        req.set(http::field::cookie, existing.empty() ? cookies : std::string(existing) + "; " + cookies);
+        req.set(http::field::cookie,
+                existing.empty() ? cookies : std::string(existing) + "; " + cookies);
     }
 }
 
@@ -210,7 +236,8 @@ bool is_v2(const json::object& o) {
     const auto* v = o.if_contains("version");
     if (!v || !v->is_string() || v->get_string() != "2.0") return false;
     const auto* ctx = o.if_contains("requestContext");
-    const auto* http_ctx = ctx && ctx->is_object() ? ctx->get_object().if_contains("http") : nullptr;
+    const auto* http_ctx =
+        ctx && ctx->is_object() ? ctx->get_object().if_contains("http") : nullptr;
     const auto* method =
         http_ctx && http_ctx->is_object() ? http_ctx->get_object().if_contains("method") : nullptr;
     const auto* path = o.if_contains("rawPath");
@@ -276,8 +303,10 @@ event parse_checked(std::string_view text, const event_limits& lim) {
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -285,7 +314,8 @@ bool is_text_type(std::string_view content_type) {
     const auto mt = trim(content_type.substr(0, content_type.find(';')));
     namespace b = boost::beast;
     const auto ends_with = [&](std::string_view suffix) {
-        return mt.size() >= suffix.size() && b::iequals(mt.substr(mt.size() - suffix.size()), suffix);
+        return mt.size() >= suffix.size() &&
+               b::iequals(mt.substr(mt.size() - suffix.size()), suffix);
     };
     return (mt.size() > 5 && b::iequals(mt.substr(0, 5), "text/")) ||
            b::iequals(mt, "application/json") || b::iequals(mt, "application/javascript") ||
@@ -332,8 +362,10 @@ bool is_framing(const http::fields::value_type& f) {
     case http::field::content_length:
     case http::field::transfer_encoding:
     case http::field::connection:
-    case http::field::keep_alive: return true;
-    default: return false;
+    case http::field::keep_alive:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -349,9 +381,9 @@ result<event> parse_event(std::string_view json_text, const event_limits& lim) {
 
 event oversized_event(std::size_t event_nbytes, const event_limits& lim) {
     event ev;
-    ev.refusal = error{error_kind::too_large,
-                       "the event is " + std::to_string(event_nbytes) + " bytes; the limit is " +
-                           std::to_string(lim.max_event_nbytes)};
+    ev.refusal = error{error_kind::too_large, "the event is " + std::to_string(event_nbytes) +
+                                                  " bytes; the limit is " +
+                                                  std::to_string(lim.max_event_nbytes)};
     return ev;
 }
 
@@ -371,9 +403,8 @@ result<response> to_message(reply&& r, bool head_request) {
         rest.remove_prefix(p.put(boost::asio::buffer(rest.data(), rest.size()), ec));
     }
     if (ec || !p.is_done())
-        return error{error_kind::internal,
-                     "the pre-serialized response does not parse: " +
-                         (ec ? ec.message() : std::string("incomplete"))};
+        return error{error_kind::internal, "the pre-serialized response does not parse: " +
+                                               (ec ? ec.message() : std::string("incomplete"))};
     return p.release();
 }
 
@@ -397,8 +428,8 @@ std::string to_response_json(const response& msg, payload_version v) {
         auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& g) {
             return boost::beast::iequals(g.first, f.name_string());
         });
-        if (it == fields.end()) fields.push_back({std::string(f.name_string()), {}});
-        (it == fields.end() ? fields.back() : *it).second.emplace_back(f.value());
+        if (it == fields.end()) it = fields.insert(it, {std::string(f.name_string()), {}});
+        it->second.emplace_back(f.value());
     }
 
     json::object headers, multi;
@@ -409,7 +440,8 @@ std::string to_response_json(const response& msg, payload_version v) {
             multi[name] = json::array(values.begin(), values.end());
         } else {
             std::string joined;
-            for (const auto& value : values) joined += (joined.empty() ? "" : ", ") + value;
+            for (const auto& value : values)
+                joined += (joined.empty() ? "" : ", ") + value;
             headers[name] = joined;
         }
     }
@@ -429,10 +461,13 @@ std::string base64_encode(std::string_view bytes) {
     std::string out;
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
-    const auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+    const auto at = [&](std::size_t k) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+    };
     for (; i + 3 <= bytes.size(); i += 3) {
         const std::uint32_t n = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-        for (int shift = 18; shift >= 0; shift -= 6) out += base64_alphabet[(n >> shift) & 63];
+        for (int shift = 18; shift >= 0; shift -= 6)
+            out += base64_alphabet[(n >> shift) & 63];
     }
     if (const std::size_t left = bytes.size() - i; left > 0) {
         const std::uint32_t n = at(i) << 16 | (left == 2 ? at(i + 1) << 8 : 0);

@@ -1,8 +1,8 @@
 // API Gateway event JSON <-> the Beast messages handle_request takes and gives; no sockets.
 #pragma once
 
-#include "server/http.hpp"
 #include "result.hpp"
+#include "server/http.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -50,8 +50,9 @@ struct event {
 //   Cookie field ("; "). Names are case-insensitive, as in any Beast message.
 // - Body: base64-decoded when isBase64Encoded is true (RFC 4648 alphabet, padding optional).
 // Returns an error (error_kind::bad_request) when the bytes are not such an event: not JSON,
-// neither shape, a wrong type, a method or header name that is not an HTTP token, a header
-// value with CR, LF or NUL, invalid base64. The runtime reports those as invalid events.
+// neither shape, a wrong type, a path not starting with '/', a method or header name that is
+// not an HTTP token, a header value with a control character other than tab, invalid base64.
+// The runtime reports those as invalid events.
 // Thread-safe (no shared state).
 result<event> parse_event(std::string_view json, const event_limits& lim);
 

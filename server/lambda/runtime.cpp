@@ -50,9 +50,9 @@ struct runtime_api_error : std::runtime_error {
 struct invocation {
     std::string request_id;
     std::optional<std::chrono::system_clock::time_point> deadline;
-    std::string event;              // empty when oversized
-    std::size_t event_nbytes = 0;   // as announced, for an event too large to read
-    bool oversized = false;         // over the Lambda payload limit: not read
+    std::string event;            // empty when oversized
+    std::size_t event_nbytes = 0; // as announced, for an event too large to read
+    bool oversized = false;       // over the Lambda payload limit: not read
 };
 
 using api_parser = http::response_parser<http::string_body>;
@@ -125,8 +125,7 @@ private:
     }
 
     // Runs one asynchronous operation to completion on this thread; start gets the handler.
-    template <class Start>
-    beast::error_code run(Start start) {
+    template <class Start> beast::error_code run(Start start) {
         beast::error_code result;
         ioc_.restart();
         start([&result](beast::error_code ec, auto&&...) { result = ec; });
@@ -135,8 +134,10 @@ private:
     }
 
     void set_timeout(std::optional<milliseconds> timeout) {
-        if (timeout) stream_.expires_after(*timeout);
-        else stream_.expires_never();
+        if (timeout)
+            stream_.expires_after(*timeout);
+        else
+            stream_.expires_never();
     }
 
     beast::error_code connect() {
@@ -217,7 +218,8 @@ private:
 // Log fields as printable ASCII only, so a line is always one line.
 std::string printable(std::string_view s, std::size_t max_nbytes) {
     std::string out;
-    for (char c : s.substr(0, max_nbytes)) out += (c > 0x20 && c < 0x7f) ? c : '?';
+    for (char c : s.substr(0, max_nbytes))
+        out += (c > 0x20 && c < 0x7f) ? c : '?';
     return out;
 }
 
@@ -249,8 +251,8 @@ void invoke(app& a, runtime_client& client, invocation& inv) {
                             : apigw::parse_event(inv.event, lim);
     if (!ev) {
         client.fail(inv.request_id, invalid_event_type, ev.err().message);
-        std::cerr << "compresstest lambda: " << inv.request_id << ": invalid event: "
-                  << ev.err().message << '\n';
+        std::cerr << "compresstest lambda: " << inv.request_id
+                  << ": invalid event: " << ev.err().message << '\n';
         return;
     }
     const auto method = ev->req.method();
@@ -333,8 +335,7 @@ int run_lambda(const std::vector<std::string>& args, const std::vector<std::stri
 
     app application(cfg);
     std::cout << fmt::format("compresstest {} lambda runtime on http://{} compute_threads={} {}\n",
-                             COMPRESSTEST_VERSION, api, application.compute().size(),
-                             describe(cfg))
+                             COMPRESSTEST_VERSION, api, application.compute().size(), describe(cfg))
               << std::flush;
     try {
         for (;;) {

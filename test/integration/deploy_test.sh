@@ -247,10 +247,11 @@ class runtime_api(BaseHTTPRequestHandler):
 server = ThreadingHTTPServer(("127.0.0.1", port), runtime_api)
 server.daemon_threads = True
 threading.Thread(target=server.serve_forever, daemon=True).start()
+open(result_path + ".ready", "w").close()
 sys.exit(0 if done.wait(20) else 1)
 EOF
   api_pid=$!
-  sleep 0.3
+  for _ in $(seq 1 100); do [ -f "$tmp/invocation.json.ready" ] && break; sleep 0.1; done
   env -i PATH=/usr/bin:/bin LAMBDA_TASK_ROOT="$task_root" _HANDLER=bootstrap \
     AWS_LAMBDA_RUNTIME_API="127.0.0.1:$api_port" AWS_LAMBDA_FUNCTION_NAME=compresstest \
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538 "$task_root/bootstrap" >"$tmp/bootstrap.log" 2>&1 &

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Tests for bench/cost_model.py and bench/table.py on made-up measurements (stdlib unittest).
+
+Run: python3 -m unittest discover -s bench -p 'test_*.py'
+"""
+import json
+import math
+import os
+import unittest
+
+import cost_model
+import table
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def wrk_run(rps, p50_ms, server_ms=None, cpu_ms=None):
+    return {"rps": rps, "p50_ms": p50_ms, "p99_ms": 2 * p50_ms, "requests": 100, "non2xx": 0,
+            "socket_errors": 0, "server_elapsed_ms": server_ms, "server_cpu_ms": cpu_ms}
+
+
+def single_thread_report():
+    results = [("gzip", 6, 100.0), ("gzip", 9, 300.0), ("deflate", 9, 300.0), ("zlib", 9, 300.0),
+               ("bzip2", 9, 600.0), ("zstd", 3, 20.0), ("brotli", 5, 130.0), ("lz4", 1, 10.0)]
+    return {"results": [{"codec": c, "level": lv, "compress_ms": ms} for c, lv, ms in results],
+            "elapsed_ms": 1170.0}
+
+
+def results():
+    return {
+        "date": "2000-01-01T00:00:00Z",
+        "host": {"nproc": 2, "cpu": "test", "loadavg_start": "0 0 0", "loadavg_end": "0 0 0"},
+        "wrk_duration_s": 10,
+        "cli_startup_cpu_ms": 70.0,
+        "tiny": {
+            "body_nbytes": 468, "compresstest": wrk_run(100000, 0.5), "compresstest_response_nbytes": 535,
+            "compresstest_peak_rss_kib": 6000, "nginx": wrk_run(80000, 0.6), "nginx_response_nbytes": 611,
+            "loaded": wrk_run(50000, 1.0), "loaded_background": wrk_run(1.5, 2000, 1900),
+            "loaded_peak_rss_kib": 40000,
+        },
+        "reports": [{
+            "name": "text-3m", "input_nbytes": 3145728, "c1": wrk_run(1.2, 800, 760),
+            "c8": wrk_run(1.4, 5000, 4900), "c8_duration_s": 20, "peak_rss_kib": 60000,
+            "cli_runs": 3, "single_thread_ms": 1170.0, "single_thread_cpu_ms": 1100.0, "cli_all_cores_ms": 600.0,
+            "codec_limit_ms": 585.0, "single_thread_report": single_thread_report(),
+        }],
+    }
+
+
+def prices():
+    with open(os.path.join(HERE, "prices.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+class CostModelTest(unittest.TestCase):
+    def test_tiered_cost_charges_each_tier_at_its_own_price(self):
+        tiers = [[300, 1.00], [None, 0.90]]
+        self.assertAlmostEqual(cost_model.tiered_cost(100e6, tiers), 100.0)
+        self.assertAlmostEqual(cost_model.tiered_cost(400e6, tiers), 300.0 + 90.0)
+
+    def test_shared_deflate_compression_is_counted_once(self):
+        tasks = table.codec_tasks(single_thread_report())
+        self.assertEqual(tasks["deflate-family:9"], 300.0)
+        self.assertAlmostEqual(sum(tasks.values()), 1160.0)
+
+    def test_lambda_duration_at_one_vcpu_is_single_thread_time_plus_overhead(self):
+        self.assertAlmostEqual(cost_model.lambda_duration_ms(1460, 300, 40, 1769, 1769), 1500)
+        # Two vCPUs halve the codec time, never below the longest indivisible task.
+        self.assertAlmostEqual(cost_model.lambda_duration_ms(1460, 300, 40, 3538, 1769), 770)
+        self.assertAlmostEqual(cost_model.lambda_duration_ms(1460, 1000, 0, 3538, 1769), 1000)
+
+    def test_http_api_meters_a_3_mb_upload_as_seven_requests(self):
+        p = prices()
+        w = cost_model.workloads_from_results(results(), p, 1769)[1]
+        lam = cost_model.lambda_monthly(1e6, w, p, "http")
+        billed_s = math.ceil(w.lambda_duration_ms) / 1000
+        expected = 0.20 + 1e6 * (1769 / 1024) * billed_s * p["lambda"]["gb_second_x86"] + 7 * 1.00
+        self.assertAlmostEqual(lam, expected, places=6)
+
+    def test_eb_keeps_min_instances_and_grows_with_volume(self):
+        p = prices()
+        a = cost_model.Assumptions()
+        w = cost_model.workloads_from_results(results(), p, 1769)[1]
+        _, n_small = cost_model.eb_monthly(1e3, w, "c7g.large", p, a)
+        _, n_big = cost_model.eb_monthly(1e8, w, "c7g.large", p, a)
+        self.assertEqual(n_small, a.min_instances)
+        # 1e8/month = 38 req/s average, ×3 peak ÷ (1.4 req/s × 60%) → 137 instances.
+        self.assertEqual(n_big, math.ceil(1e8 / (730 * 3600) * 3 / (1.4 * 0.6)))
+
+    def test_break_even_is_where_the_costs_cross(self):
+        p = prices()
+        a = cost_model.Assumptions()
+        w = cost_model.workloads_from_results(results(), p, 1769)[0]  # TinySite
+        v = cost_model.break_even(w, "c7g.large", "http", p, a)
+        self.assertIsNotNone(v)
+        below, above = v * 0.99, v * 1.01
+        self.assertLess(cost_model.lambda_monthly(below, w, p, "http"),
+                        cost_model.eb_monthly(below, w, "c7g.large", p, a)[0])
+        self.assertGreater(cost_model.lambda_monthly(above, w, p, "http"),
+                           cost_model.eb_monthly(above, w, "c7g.large", p, a)[0])
+
+    def test_cpu_basis_capacity_is_cores_over_cpu_per_request(self):
+        res = results()
+        res["reports"][0]["c8"]["server_cpu_ms"] = 100 * 1250.0  # 100 requests, 1.25 s CPU each
+        w = cost_model.workloads_from_results(res, prices(), 1769, "cpu")[1]
+        self.assertAlmostEqual(w.capacity_rps, 2 * 1000 / 1250.0)
+        # The single-thread CPU time (1100 ms) stands for the elapsed time on a dedicated core.
+        self.assertAlmostEqual(w.lambda_duration_ms, 1100.0 + 40.0)
+        w_wall = cost_model.workloads_from_results(res, prices(), 1769, "wall")[1]
+        self.assertAlmostEqual(w_wall.capacity_rps, 1.4)
+        self.assertAlmostEqual(w_wall.lambda_duration_ms, 1170.0 + 40.0)
+
+    def test_renders_without_error(self):
+        out = cost_model.render(results(), prices(), cost_model.Assumptions(), [1e6, 1e9], 1769)
+        self.assertIn("Break-even", out)
+        self.assertIn("TinySite", table.render(results()))
+
+
+if __name__ == "__main__":
+    unittest.main()
