@@ -11,7 +11,12 @@ namespace {
 
 constexpr std::size_t chunk_nbytes = 64 * 1024;
 
+// Runs strm to the end and always frees it, also when the sink throws (an output limit).
 void run_lzma(lzma_stream& strm, std::string_view in, const byte_sink& sink) {
+    struct end_guard {
+        lzma_stream& s;
+        ~end_guard() { lzma_end(&s); }
+    } guard{strm};
     std::array<std::uint8_t, chunk_nbytes> out;
     strm.next_in = reinterpret_cast<const std::uint8_t*>(in.data());
     strm.avail_in = in.size();
@@ -20,13 +25,10 @@ void run_lzma(lzma_stream& strm, std::string_view in, const byte_sink& sink) {
         strm.next_out = out.data();
         strm.avail_out = out.size();
         rc = lzma_code(&strm, LZMA_FINISH);
-        if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
-            lzma_end(&strm);
+        if (rc != LZMA_OK && rc != LZMA_STREAM_END)
             throw std::runtime_error("xz: stream error " + std::to_string(rc));
-        }
         sink(reinterpret_cast<const char*>(out.data()), out.size() - strm.avail_out);
     }
-    lzma_end(&strm);
 }
 
 void xz_compress(std::string_view in, int level, const byte_sink& sink) {

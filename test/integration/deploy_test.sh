@@ -4,7 +4,7 @@
 #
 # Usage: test/integration/deploy_test.sh [BINARY]
 #   BINARY  a compresstest to package for Lambda (section c); without it, section c is skipped.
-#           It must be the static Lambda build (deploy/lambda/static-link.cmake): a dynamically
+#           It must be the static build (cmake -DCOMPRESSTEST_STATIC=ON): a dynamically
 #           linked Debian 12 build fails the ceiling, as it would fail on Amazon Linux 2023.
 # Needs: zip or python3, nginx (Debian's nginx-light), readelf/objdump (binutils), curl, python3
 # with PyYAML. Exits non-zero on the first failed check.

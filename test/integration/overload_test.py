@@ -1,0 +1,301 @@
+"""Overload and shutdown against the real binary: 64 concurrent 3 MB uploads, drain, forced exit.
+
+Every upload must get a correct 200 or a 503 with Retry-After, within a bounded wait, and the
+server's peak RSS (VmHWM) must stay under a bound derived from its configuration (see
+rss_bound_nbytes). On SIGTERM in-flight uploads are answered and the process exits 0 before the
+drain deadline; a second signal exits non-zero at once.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import Server, curl, read_response, text_file
+
+MIB = 1024 * 1024
+UPLOAD_NBYTES = 3 * MIB
+CONCURRENT_UPLOADS = 64
+# Every wait is bounded; generous because ASan builds on a busy machine are slow.
+ANSWER_DEADLINE_S = float(os.environ.get("COMPRESSTEST_OVERLOAD_DEADLINE_S", "600"))
+
+# Defaults the server runs with (config/config.hpp); the test starts it unconfigured.
+DEFAULT_QUEUE_LENGTH = 16
+DEFAULT_MAX_BODY_NBYTES = 3 * MIB + 64 * 1024
+DEFAULT_RETRY_AFTER_S = "1"
+# Working memory of one codec task on 3 MB, default panel (measured with `compresstest report`:
+# bzip2 -9 ≈ 7.6 MB of state + its block's output, brotli 5 a 4 MB window and hashes, zstd 3 a
+# few MB, deflate 256 KB). Heavier panels need more: xz 9 ≈ 90 MB, zstd 19 ≈ 65 MB, brotli 11
+# ≈ 55 MB per task.
+CODEC_WORKING_NBYTES = 16 * MIB
+# Per connection besides its body: Beast's flat_buffer read buffer, parser, socket buffers.
+PER_CONNECTION_NBYTES = 256 * 1024
+# glibc arenas and fragmentation: freed bodies are not all returned at once.
+ALLOCATOR_SLACK_FRACTION = 0.25
+ALLOCATOR_SLACK_NBYTES = 32 * MIB
+# AddressSanitizer keeps freed memory in quarantine (256 MiB unless ASAN_OPTIONS says) and adds
+# 1/8 shadow plus redzones.
+ASAN_QUARANTINE_NBYTES = 256 * MIB
+ASAN_FACTOR = 1.25
+
+
+def rss_bound_nbytes(baseline_nbytes, uploads, compute_threads, asan):
+    """The peak-RSS bound for `uploads` concurrent uploads:
+
+        bound = baseline
+              + uploads × max_body_bytes          every connection reading a body holds up to
+                                                  max_body_bytes (Beast's string_body reserves
+                                                  Content-Length); the body stays with its
+                                                  connection until answered, and an admitted
+                                                  report only views it (no copy), so admitted
+                                                  reports add nothing here
+              + compute_threads × codec_working   one codec task runs per compute thread
+              + uploads × per_connection
+              + slack (25 % of the above + 32 MiB for allocator arenas and fragmentation)
+
+    Note uploads is capped only by --max-connections (10000 by default): the server has no
+    global cap on memory held by bodies being read. Under ASan: × 1.25 + the quarantine.
+    """
+    dynamic = (uploads * DEFAULT_MAX_BODY_NBYTES + compute_threads * CODEC_WORKING_NBYTES +
+               uploads * PER_CONNECTION_NBYTES)
+    bound = baseline_nbytes + dynamic * (1 + ALLOCATOR_SLACK_FRACTION) + ALLOCATOR_SLACK_NBYTES
+    if asan:
+        m = re.search(r"quarantine_size_mb=(\d+)", os.environ.get("ASAN_OPTIONS", ""))
+        quarantine = int(m.group(1)) * MIB if m else ASAN_QUARANTINE_NBYTES
+        bound = bound * ASAN_FACTOR + quarantine
+    return int(bound)
+
+
+def proc_status_nbytes(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        m = re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M)
+    return int(m.group(1)) * 1024
+
+
+def is_asan(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "asan" in f.read()
+
+
+def multipart_upload(data, boundary=b"------------------------overloadtest"):
+    """The original client's request: multipart/form-data with fileUpload."""
+    body = (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"fileUpload\"; "
+            b"filename=\"big.txt\"\r\nContent-Type: text/plain\r\n\r\n" + data + b"\r\n--" +
+            boundary + b"--\r\n")
+    head = (b"POST /compress HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: overload-test\r\n"
+            b"Content-Type: multipart/form-data; boundary=" + boundary +
+            b"\r\nContent-Length: %d\r\n\r\n" % len(body))
+    return head, body
+
+
+def parse_head(head):
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name:
+            headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+class Upload(threading.Thread):
+    """One raw-socket upload: headers, body in two halves (gate between them), answer."""
+
+    def __init__(self, port, head, body, gate=None):
+        super().__init__(daemon=True)
+        self.port, self.head, self.body, self.gate = port, head, body, gate
+        self.sent_first_half = threading.Event()
+        self.result = None  # (status, headers, body bytes) or the exception
+
+    def run(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=ANSWER_DEADLINE_S) as s:
+                s.settimeout(ANSWER_DEADLINE_S)
+                half = len(self.body) // 2
+                s.sendall(self.head + self.body[:half])
+                self.sent_first_half.set()
+                if self.gate:
+                    self.gate.wait(ANSWER_DEADLINE_S)
+                s.sendall(self.body[half:])
+                head, rbody, _ = read_response(s)
+                status, headers = parse_head(head)
+                self.result = (status, headers, rbody)
+        except Exception as ex:  # asserted by the test
+            self.result = ex
+        finally:
+            self.sent_first_half.set()
+
+
+def metric(server, name):
+    _, _, m = curl(server.url + "/metrics", timeout=10)
+    found = re.search(rb"^" + re.escape(name.encode()) + rb" (\d+)", m, re.M)
+    return int(found.group(1)) if found else None
+
+
+def wait_for(predicate, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def compute_threads_of(server):
+    m = re.search(r"compute_threads=(\d+)", server.lines[0])
+    return int(m.group(1))
+
+
+def setUpModule():
+    global TMP, TEXT_3MB
+    TMP = tempfile.mkdtemp(prefix="compresstest-overload-")
+    TEXT_3MB = text_file(os.path.join(TMP, "3mb.txt"), UPLOAD_NBYTES)
+
+
+class Overload(unittest.TestCase):
+    def test_64_concurrent_3mb_uploads_get_200_or_503_and_memory_stays_bounded(self):
+        server = Server()  # default config: what production runs
+        try:
+            pid = server.proc.pid
+            compute_threads = compute_threads_of(server)
+            # Warm up: the first report starts the compute threads' allocator arenas.
+            status, _, _ = curl("-F", "textEntry=warm up warm up", server.url + "/compress")
+            self.assertEqual(status, 200)
+            baseline = proc_status_nbytes(pid, "VmRSS")
+            with open(TEXT_3MB, "rb") as f:
+                data = f.read()
+            head, body = multipart_upload(data)
+            uploads = [Upload(server.port, head, body) for _ in range(CONCURRENT_UPLOADS)]
+            t0 = time.monotonic()
+            for u in uploads:
+                u.start()
+            # Quick routes keep answering while the compute pool is saturated.
+            wait_for(lambda: (metric(server, "compresstest_reports_admitted") or 0) > 0, 60,
+                     "a report to be admitted")
+            status, _, _ = curl(server.url + "/healthz", timeout=5)
+            self.assertEqual(status, 200)
+            for u in uploads:
+                u.join(max(1, ANSWER_DEADLINE_S - (time.monotonic() - t0)))
+            elapsed = time.monotonic() - t0
+            hung = [i for i, u in enumerate(uploads) if u.is_alive()]
+            self.assertEqual(hung, [], f"uploads without an answer after {elapsed:.0f} s")
+
+            by_status = {}
+            for i, u in enumerate(uploads):
+                self.assertNotIsInstance(u.result, Exception, f"upload {i} lost: {u.result!r}")
+                status, headers, rbody = u.result
+                by_status[status] = by_status.get(status, 0) + 1
+                self.assertEqual(headers.get("access-control-allow-origin"), "*")
+                if status == 200:
+                    r = json.loads(rbody)
+                    self.assertEqual(r["original_size"], UPLOAD_NBYTES)
+                    for k in ("gzip_size", "bzip_size", "deflate_size"):
+                        self.assertGreater(r[k], 0)
+                        self.assertLess(r[k], UPLOAD_NBYTES)
+                    self.assertEqual(r["gzip_size"], r["deflate_size"] + 18)
+                elif status == 503:
+                    self.assertEqual(headers.get("retry-after"), DEFAULT_RETRY_AFTER_S)
+                    self.assertIn("busy", json.loads(rbody)["error"])
+                else:
+                    self.fail(f"upload {i}: unexpected {status}: {rbody[:300]!r}")
+            # The first compute_threads + queue_length complete bodies always find room.
+            self.assertGreaterEqual(by_status.get(200, 0), compute_threads + DEFAULT_QUEUE_LENGTH)
+            self.assertEqual(metric(server, "compresstest_rejected_total"), by_status.get(503, 0))
+            self.assertEqual(metric(server, "compresstest_reports_admitted"), 0)
+            self.assertEqual(metric(server, "compresstest_in_flight_requests"), 1)  # this scrape
+
+            peak = proc_status_nbytes(pid, "VmHWM")
+            bound = rss_bound_nbytes(baseline, CONCURRENT_UPLOADS, compute_threads, is_asan(pid))
+            print(f"\noverload: {CONCURRENT_UPLOADS} uploads of {UPLOAD_NBYTES} bytes in "
+                  f"{elapsed:.1f} s: {dict(sorted(by_status.items()))}; compute_threads="
+                  f"{compute_threads}; baseline RSS {baseline / MIB:.0f} MiB, peak RSS "
+                  f"{peak / MIB:.0f} MiB, bound {bound / MIB:.0f} MiB")
+            self.assertLess(peak, bound, "peak RSS over the configured bound")
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+class Drain(unittest.TestCase):
+    DRAIN_TIMEOUT_MS = 20000  # the default, stated so the assertion below reads plainly
+
+    def test_sigterm_with_8_uploads_in_flight_answers_all_refuses_new_and_exits_0(self):
+        server = Server("--drain-timeout-ms", str(self.DRAIN_TIMEOUT_MS))
+        with open(TEXT_3MB, "rb") as f:
+            data = f.read(1 * MIB)  # reports take well under the deadline, even under ASan
+        head, body = multipart_upload(data)
+        gate = threading.Event()
+        uploads = [Upload(server.port, head, body, gate) for _ in range(8)]
+        for u in uploads:
+            u.start()
+        for u in uploads:  # all 8 are mid-body when the signal arrives
+            self.assertTrue(u.sent_first_half.wait(30))
+        # 8 uploads + the scrape's own connection.
+        wait_for(lambda: metric(server, "compresstest_open_connections") >= 9, 10,
+                 "8 connections")
+        t_signal = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        # New connections are refused once every worker has closed its acceptor.
+        refused_at = None
+        while time.monotonic() - t_signal < 5:
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+            except ConnectionRefusedError:
+                refused_at = time.monotonic()
+                break
+            time.sleep(0.02)
+        self.assertIsNotNone(refused_at, "still accepting 5 s after SIGTERM")
+        for _ in range(20):
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        gate.set()  # the in-flight uploads send the rest of their bodies
+        for u in uploads:
+            u.join(self.DRAIN_TIMEOUT_MS / 1000 + 10)
+        code = server.proc.wait(self.DRAIN_TIMEOUT_MS / 1000 + 10)
+        exit_s = time.monotonic() - t_signal
+        server.stop()
+        for i, u in enumerate(uploads):
+            self.assertNotIsInstance(u.result, Exception, f"upload {i}: {u.result!r}")
+            status, headers, rbody = u.result
+            self.assertEqual(status, 200, rbody[:300])
+            self.assertEqual(json.loads(rbody)["original_size"], len(data))
+            self.assertEqual(headers.get("connection"), "close")  # draining: no keep-alive
+        self.assertEqual(code, 0, server.output()[-2000:])
+        self.assertLess(exit_s, self.DRAIN_TIMEOUT_MS / 1000)
+        print(f"\ndrain: 8 uploads answered 200, refused new connections after "
+              f"{refused_at - t_signal:.2f} s, exit 0 after {exit_s:.1f} s")
+
+    def test_second_signal_exits_non_zero_at_once_while_a_long_report_runs(self):
+        server = Server("--compute-threads", "1", "--max-panel-cpu-ms", "1000000000")
+        with open(TEXT_3MB, "rb") as f:
+            data = f.read()
+        head, body = multipart_upload(data)
+        # A report of tens of seconds: brotli 11 and xz 9 on 3 MB.
+        head = head.replace(b"POST /compress ", b"POST /compress?codecs=brotli:11,xz:9,zstd:19 ")
+        upload = Upload(server.port, head, body)
+        upload.start()
+        wait_for(lambda: metric(server, "compresstest_reports_admitted") == 1, 60,
+                 "the long report to be admitted")
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        self.assertIsNone(server.proc.poll(), "the first signal must drain, not exit")
+        t_second = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.proc.wait(10)
+        exit_s = time.monotonic() - t_second
+        server.stop()
+        upload.join(10)
+        self.assertNotEqual(code, 0)
+        self.assertLess(exit_s, 2.0, "the second signal must exit at once")
+        self.assertIn("second signal", server.output())
+        # The unfinished report's client sees the connection close, not a made-up answer.
+        self.assertIsInstance(upload.result, Exception, upload.result)
+        print(f"\nsecond signal: exit {code} after {exit_s:.2f} s")
+
+
+if __name__ == "__main__":
+    unittest.main()
