@@ -24,8 +24,7 @@ struct option_row {
     std::function<std::string(const config&)> show;
 };
 
-template <class T>
-std::optional<T> to_number(const std::string& s) {
+template <class T> std::optional<T> to_number(const std::string& s) {
     T v{};
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
@@ -80,11 +79,13 @@ const std::vector<option_row>& rows() {
          [](const config& c) { return c.listen_host + ":" + std::to_string(c.listen_port); }},
         count_option<std::size_t>("io-threads", "I/O threads (0 = hardware threads)",
                                   &config::io_threads, 0, 1024),
-        count_option<std::size_t>("max-connections", "open connections beyond which new ones are closed",
+        count_option<std::size_t>("max-connections",
+                                  "open connections beyond which new ones are closed",
                                   &config::max_connections, 1, 1'000'000),
         count_option<std::size_t>("compute-threads", "compression threads (0 = hardware threads)",
                                   &config::compute_threads, 0, 1024),
-        count_option<std::size_t>("queue-length", "reports waiting beyond those running; more get 503",
+        count_option<std::size_t>("queue-length",
+                                  "reports waiting beyond those running; more get 503",
                                   &config::queue_length, 0, 100'000),
         {"max-panel-cpu-ms", "estimated CPU milliseconds one report may ask for (else 422)",
          [](config& c, const std::string& s) -> std::optional<std::string> {
@@ -97,10 +98,10 @@ const std::vector<option_row>& rows() {
         count_option<int>("compute-nice",
                           "nice value of compute threads, so quick routes stay quick under load",
                           &config::compute_nice, 0, 19),
-        count_option<unsigned>("retry-after-s", "Retry-After seconds on 503", &config::retry_after_s,
-                               0, 3600),
+        count_option<unsigned>("retry-after-s", "Retry-After seconds on 503",
+                               &config::retry_after_s, 0, 3600),
         count_option<std::size_t>("max-input-bytes", "largest text or file to compress",
-                                   &config::max_input_nbytes, 1, big),
+                                  &config::max_input_nbytes, 1, big),
         count_option<std::size_t>("max-body-bytes", "largest request body, form included",
                                   &config::max_body_nbytes, 1, big),
         count_option<std::size_t>("max-header-bytes", "largest request header block",
@@ -114,8 +115,8 @@ const std::vector<option_row>& rows() {
         ms_option("header-timeout-ms", "time to receive the request headers",
                   &config::header_timeout, 1),
         ms_option("body-timeout-ms", "time to receive a request body", &config::body_timeout, 1),
-        ms_option("idle-timeout-ms", "keep-alive idle time between requests",
-                  &config::idle_timeout, 1),
+        ms_option("idle-timeout-ms", "keep-alive idle time between requests", &config::idle_timeout,
+                  1),
         ms_option("write-timeout-ms", "time to write a response", &config::write_timeout, 1),
         ms_option("drain-timeout-ms", "on SIGTERM, time for in-flight requests to finish",
                   &config::drain_timeout, 0),
@@ -123,9 +124,12 @@ const std::vector<option_row>& rows() {
                   &config::timer_resolution, 1),
         {"access-log", "one line per request on stdout: on or off",
          [](config& c, const std::string& s) -> std::optional<std::string> {
-             if (s == "on" || s == "true" || s == "1") c.access_log = true;
-             else if (s == "off" || s == "false" || s == "0") c.access_log = false;
-             else return "on or off";
+             if (s == "on" || s == "true" || s == "1")
+                 c.access_log = true;
+             else if (s == "off" || s == "false" || s == "0")
+                 c.access_log = false;
+             else
+                 return "on or off";
              return std::nullopt;
          },
          [](const config& c) { return std::string(c.access_log ? "on" : "off"); }},
@@ -134,7 +138,8 @@ const std::vector<option_row>& rows() {
 }
 
 std::string env_name(std::string flag) {
-    for (char& ch : flag) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
+    for (char& ch : flag)
+        ch = ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
     return "COMPRESSTEST_" + flag;
 }
 
@@ -170,7 +175,8 @@ result<parsed_config> parse_config(const std::vector<std::string>& args,
         po::store(po::command_line_parser(args).options(visible).run(), vm);
         stage = "environment";
         std::vector<std::string> known;
-        for (const auto& row : rows()) known.push_back(row.name);
+        for (const auto& row : rows())
+            known.push_back(row.name);
         po::parsed_options from_env(&visible);
         for (const auto& entry : env) {
             const auto eq = entry.find('=');
@@ -231,7 +237,8 @@ result<parsed_config> parse_config(const std::vector<std::string>& args,
 
 std::string describe(const config& c) {
     std::string s;
-    for (const auto& row : rows()) s += fmt::format("{}{}={}", s.empty() ? "" : " ", row.name, row.show(c));
+    for (const auto& row : rows())
+        s += fmt::format("{}{}={}", s.empty() ? "" : " ", row.name, row.show(c));
     return s;
 }
 

@@ -29,7 +29,7 @@ struct config {
     int compute_nice = 10;           // compute threads yield the CPU to I/O threads (0 = off)
 
     // Input limits
-    std::size_t max_input_nbytes = 3 * 1024 * 1024;          // the text or file itself
+    std::size_t max_input_nbytes = 3 * 1024 * 1024;            // the text or file itself
     std::size_t max_body_nbytes = 3 * 1024 * 1024 + 64 * 1024; // whole body, form included
     std::size_t max_header_nbytes = 16 * 1024;
     std::size_t max_form_parts = 16;
@@ -37,12 +37,12 @@ struct config {
     std::size_t max_field_name_nbytes = 256;
 
     // Timeouts
-    milliseconds header_timeout{10'000};   // from first byte to end of headers
-    milliseconds body_timeout{60'000};     // to read a body
-    milliseconds idle_timeout{75'000};     // keep-alive; above AWS load balancers' 60 s
-    milliseconds write_timeout{30'000};    // to write a response
-    milliseconds drain_timeout{20'000};    // SIGTERM: time for in-flight requests
-    milliseconds timer_resolution{100};    // how often deadlines are checked
+    milliseconds header_timeout{10'000}; // from first byte to end of headers
+    milliseconds body_timeout{60'000};   // to read a body
+    milliseconds idle_timeout{75'000};   // keep-alive; above AWS load balancers' 60 s
+    milliseconds write_timeout{30'000};  // to write a response
+    milliseconds drain_timeout{20'000};  // SIGTERM: time for in-flight requests
+    milliseconds timer_resolution{100};  // how often deadlines are checked
 
     // Operations
     bool access_log = true;

@@ -24,7 +24,9 @@ double ms_since(clock_type::time_point t0) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
-const codec_descriptor& codec_named(std::string_view name) { return *find_codec(name).value(); }
+const codec_descriptor& codec_named(std::string_view name) {
+    return *find_codec(name).value();
+}
 
 // The codec whose compression really runs for c (gzip and zlib run deflate).
 const codec_descriptor& base_of(const codec_descriptor& c) {
@@ -49,17 +51,19 @@ std::string quoted(std::string_view s) {
 struct compression {
     const codec_descriptor* base;
     int level;
-    std::vector<std::string_view> pieces; // one piece unless the codec splits
+    std::vector<std::string_view> pieces;    // one piece unless the codec splits
     std::vector<std::uint64_t> piece_values; // bits (split codecs) or bytes
     std::vector<double> piece_ms;
     std::size_t size() const {
         std::uint64_t total = 0;
-        for (auto v : piece_values) total += v;
+        for (auto v : piece_values)
+            total += v;
         return base->split ? base->assemble_nbytes(total, level) : static_cast<std::size_t>(total);
     }
     double cpu_ms() const {
         double t = 0;
-        for (double m : piece_ms) t += m;
+        for (double m : piece_ms)
+            t += m;
         return t;
     }
 };
@@ -73,7 +77,8 @@ std::vector<compression> plan(const panel& p) {
             if (c.base == &base && c.level == level) return;
         out.push_back({&base, level, {}, {}, {}});
     };
-    for (const auto& e : p) need(base_of(*e.codec), e.level);
+    for (const auto& e : p)
+        need(base_of(*e.codec), e.level);
     need(codec_named("deflate"), 9);
     need(codec_named("bzip2"), 9);
     return out;
@@ -108,8 +113,8 @@ struct report_state {
         r.bzip_size = size_of(codec_named("bzip2"), 9);
         r.deflate_size = size_of(codec_named("deflate"), 9);
         for (const auto& e : entries)
-            r.results.push_back({e.codec, e.level, size_of(*e.codec, e.level),
-                                 find(*e.codec, e.level).cpu_ms()});
+            r.results.push_back(
+                {e.codec, e.level, size_of(*e.codec, e.level), find(*e.codec, e.level).cpu_ms()});
         r.elapsed_ms = ms_since(t0);
         done(std::move(r));
     }
@@ -124,8 +129,8 @@ void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::
     } catch (const std::exception& ex) {
         std::lock_guard lock(st->error_mutex);
         if (!st->first_error)
-            st->first_error = error{error_kind::internal,
-                                    std::string(comp.base->name) + " failed: " + ex.what()};
+            st->first_error =
+                error{error_kind::internal, std::string(comp.base->name) + " failed: " + ex.what()};
     }
     comp.piece_ms[i] = ms_since(t0);
     if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
@@ -165,9 +170,9 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
 
 result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
     if (spec.size() > max_spec_nbytes)
-        return error{error_kind::unprocessable,
-                     "codecs is " + std::to_string(spec.size()) + " bytes; the limit is " +
-                         std::to_string(max_spec_nbytes)};
+        return error{error_kind::unprocessable, "codecs is " + std::to_string(spec.size()) +
+                                                    " bytes; the limit is " +
+                                                    std::to_string(max_spec_nbytes)};
     panel p;
     auto add = [&](const codec_descriptor* c, int level) {
         if (std::find(p.begin(), p.end(), panel_entry{c, level}) == p.end())
@@ -175,7 +180,8 @@ result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
     };
     if (spec == "all") {
         for (const codec_descriptor* c : all_codecs())
-            for (int level = c->min_level; level <= c->max_level; ++level) add(c, level);
+            for (int level = c->min_level; level <= c->max_level; ++level)
+                add(c, level);
         return p;
     }
     std::size_t pos = 0;
@@ -184,8 +190,10 @@ result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
         if (comma == std::string_view::npos) comma = spec.size();
         std::string_view item = spec.substr(pos, comma - pos);
         pos = comma + 1;
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        while (!item.empty() && item.front() == ' ')
+            item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ')
+            item.remove_suffix(1);
         if (item.empty()) {
             if (comma == spec.size() && !p.empty()) break; // tolerate a trailing comma
             return error{error_kind::unprocessable,
@@ -210,7 +218,8 @@ result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
                              "-" + std::to_string(c.max_level)};
         for (int level : {*lo, *hi})
             if (auto ok = check_level(c, level); !ok) return ok.err();
-        for (int level = *lo; level <= *hi; ++level) add(&c, level);
+        for (int level = *lo; level <= *hi; ++level)
+            add(&c, level);
     }
     if (p.empty())
         return error{error_kind::unprocessable, "codecs is empty; write e.g. gzip:1-9,zstd:3"};
@@ -220,8 +229,13 @@ result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
 const panel& default_panel() {
     static const panel p = [] {
         panel out;
-        for (auto [name, level] : {std::pair{"gzip", 6}, {"gzip", 9}, {"deflate", 9},
-                                   {"zlib", 9}, {"bzip2", 9}, {"zstd", 3}, {"brotli", 5},
+        for (auto [name, level] : {std::pair{"gzip", 6},
+                                   {"gzip", 9},
+                                   {"deflate", 9},
+                                   {"zlib", 9},
+                                   {"bzip2", 9},
+                                   {"zstd", 3},
+                                   {"brotli", 5},
                                    {"lz4", 1}})
             out.push_back({&codec_named(name), level});
         return out;
@@ -272,10 +286,11 @@ std::string to_json(const report& r) {
     for (std::size_t i = 0; i < r.results.size(); ++i) {
         const auto& e = r.results[i];
         // Codec names come from the registry: plain identifiers, nothing to escape.
-        fmt::format_to(std::back_inserter(out),
-                       R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.1f}}})",
-                       i ? "," : "", e.codec->name, e.level, e.size,
-                       original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress_ms);
+        fmt::format_to(
+            std::back_inserter(out),
+            R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.1f}}})",
+            i ? "," : "", e.codec->name, e.level, e.size,
+            original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress_ms);
     }
     fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
     return out;

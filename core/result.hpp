@@ -10,15 +10,15 @@ namespace compresstest {
 // What kind of refusal an error is; the server maps each kind to one HTTP status
 // (server/errors.cpp is the one place that does it).
 enum class error_kind {
-    bad_request,      // malformed body or missing field (400)
-    not_found,        // no such route (404)
+    bad_request,        // malformed body or missing field (400)
+    not_found,          // no such route (404)
     method_not_allowed, // wrong method for the route (405)
-    timeout,          // client too slow (408)
-    too_large,        // input or body over the limit (413)
-    unsupported_type, // content type not accepted (415)
-    unprocessable,    // well-formed but refused: both fields, unknown codec, level, budget (422)
-    overloaded,       // compute queue full (503)
-    internal,         // a library failed; never the client's fault (500)
+    timeout,            // client too slow (408)
+    too_large,          // input or body over the limit (413)
+    unsupported_type,   // content type not accepted (415)
+    unprocessable,      // well-formed but refused: both fields, unknown codec, level, budget (422)
+    overloaded,         // compute queue full (503)
+    internal,           // a library failed; never the client's fault (500)
 };
 
 struct error {
@@ -27,8 +27,7 @@ struct error {
 };
 
 // Holds either a T or an error. Deliberately small: no monadic helpers, just checks.
-template <class T>
-class result {
+template <class T> class result {
 public:
     result(T value) : v_(std::move(value)) {}
     result(error e) : v_(std::move(e)) {}

@@ -18,7 +18,8 @@ thread_pool::~thread_pool() {
         stopping_ = true;
     }
     ready_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+        t.join();
 }
 
 void thread_pool::post(std::function<void()> task) {

@@ -6,7 +6,9 @@
 namespace compresstest::tinysite {
 namespace {
 
-const embedded_file& page() { return tinysite_files().front(); }
+const embedded_file& page() {
+    return tinysite_files().front();
+}
 
 std::string build_head() {
     return "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: " +
@@ -15,8 +17,12 @@ std::string build_head() {
 
 } // namespace
 
-std::string_view html() { return page().identity; }
-std::string_view body_zlib() { return page().zlib; }
+std::string_view html() {
+    return page().identity;
+}
+std::string_view body_zlib() {
+    return page().zlib;
+}
 
 const std::string& head_response() {
     static const std::string bytes = build_head();
@@ -31,10 +37,9 @@ const std::string& get_response() {
 result<std::size_t> check_budget() {
     const std::size_t n = get_response().size();
     if (n > segment_budget_nbytes)
-        return error{error_kind::internal, "TinySite response is " + std::to_string(n) +
-                                               " bytes, over the " +
-                                               std::to_string(segment_budget_nbytes) +
-                                               "-byte segment budget"};
+        return error{error_kind::internal,
+                     "TinySite response is " + std::to_string(n) + " bytes, over the " +
+                         std::to_string(segment_budget_nbytes) + "-byte segment budget"};
     if (html().size() < min_html_nbytes)
         return error{error_kind::internal, "TinySite page is " + std::to_string(html().size()) +
                                                " bytes, under the " +

@@ -26,10 +26,11 @@ std::string build_codecs_json(const config& c) {
     boost::json::array panel;
     for (const auto& e : default_panel())
         panel.push_back({{"codec", e.codec->name}, {"level", e.level}});
-    return boost::json::serialize(boost::json::object{{"codecs", std::move(codecs)},
-                                                      {"default_panel", std::move(panel)},
-                                                      {"max_input_nbytes", c.max_input_nbytes},
-                                                      {"max_panel_cpu_ms", static_cast<std::int64_t>(c.max_panel_cpu_ms)}}) +
+    return boost::json::serialize(boost::json::object{
+               {"codecs", std::move(codecs)},
+               {"default_panel", std::move(panel)},
+               {"max_input_nbytes", c.max_input_nbytes},
+               {"max_panel_cpu_ms", static_cast<std::int64_t>(c.max_panel_cpu_ms)}}) +
            "\n";
 }
 
@@ -59,6 +60,8 @@ bool app::try_admit() {
     return true;
 }
 
-void app::release() { admitted_.fetch_sub(1, std::memory_order_acq_rel); }
+void app::release() {
+    admitted_.fetch_sub(1, std::memory_order_acq_rel);
+}
 
 } // namespace compresstest

@@ -27,7 +27,9 @@ worker::worker(app& a, const tcp::endpoint& ep) : app_(a), acceptor_(ioc_), swee
     acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-worker::~worker() { flush_log(); }
+worker::~worker() {
+    flush_log();
+}
 
 void worker::run() {
     do_accept();
@@ -57,7 +59,8 @@ void worker::do_sweep() {
     std::vector<std::shared_ptr<session>> expired;
     for (session* s : sessions_)
         if (s->expired(now_)) expired.push_back(s->shared_from_this());
-    for (auto& s : expired) s->on_deadline();
+    for (auto& s : expired)
+        s->on_deadline();
     if (!log_buffer_.empty()) flush_log();
     if (draining_ && sessions_.empty()) return; // nothing left: let run() return
     sweep_timer_.expires_after(app_.cfg.timer_resolution);
@@ -72,12 +75,16 @@ void worker::begin_drain() {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
         std::vector<std::shared_ptr<session>> all;
-        for (session* s : sessions_) all.push_back(s->shared_from_this());
-        for (auto& s : all) s->close_if_idle();
+        for (session* s : sessions_)
+            all.push_back(s->shared_from_this());
+        for (auto& s : all)
+            s->close_if_idle();
     });
 }
 
-void worker::remove(session* s) { sessions_.erase(s); }
+void worker::remove(session* s) {
+    sessions_.erase(s);
+}
 
 void worker::log_line(std::string_view line) {
     log_buffer_ += line;
@@ -88,7 +95,8 @@ void worker::flush_log() {
     // One write(2) per batch keeps lines whole across threads (stdout is a pipe or file).
     std::size_t off = 0;
     while (off < log_buffer_.size()) {
-        const ssize_t n = ::write(STDOUT_FILENO, log_buffer_.data() + off, log_buffer_.size() - off);
+        const ssize_t n =
+            ::write(STDOUT_FILENO, log_buffer_.data() + off, log_buffer_.size() - off);
         if (n <= 0) break; // logging must never take the server down
         off += static_cast<std::size_t>(n);
     }

@@ -11,7 +11,8 @@ extern char** environ;
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> env;
-    for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+    for (char** e = environ; e && *e; ++e)
+        env.emplace_back(*e);
 
     // Lambda's custom runtime runs a file called bootstrap with no arguments.
     std::string self = argv[0];

@@ -12,7 +12,16 @@ namespace compresstest {
 
 // The routes metrics are labelled with: a fixed set, so labels never grow with user input.
 enum class route_id : std::uint8_t {
-    page, tiny, report, codecs, healthz, metrics, asset, preflight, other, count_
+    page,
+    tiny,
+    report,
+    codecs,
+    healthz,
+    metrics,
+    asset,
+    preflight,
+    other,
+    count_
 };
 std::string_view route_label(route_id r);
 

@@ -27,8 +27,8 @@ std::string human(std::size_t n) {
 void print_table(std::ostream& out, const std::string& name, const report& r) {
     out << fmt::format("{}: {} bytes ({}), report in {:.1f} ms\n", name, r.original_size,
                        human(r.original_size), r.elapsed_ms);
-    out << fmt::format("{:<8} {:>5} {:>12} {:>9} {:>10}\n", "codec", "level", "size",
-                       "% of orig", "MB/s");
+    out << fmt::format("{:<8} {:>5} {:>12} {:>9} {:>10}\n", "codec", "level", "size", "% of orig",
+                       "MB/s");
     for (const auto& e : r.results) {
         const double pct = r.original_size ? 100.0 * e.size / r.original_size : 0;
         const double mbps = e.compress_ms > 0 ? r.original_size / e.compress_ms / 1000.0 : 0;
@@ -91,8 +91,9 @@ int run_report_cli(const std::vector<std::string>& args) {
         }
         inputs.emplace_back(name, data.str());
     }
-    thread_pool pool(vm["threads"].as<std::size_t>() ? vm["threads"].as<std::size_t>()
-                                                     : std::max(1u, std::thread::hardware_concurrency()));
+    thread_pool pool(vm["threads"].as<std::size_t>()
+                         ? vm["threads"].as<std::size_t>()
+                         : std::max(1u, std::thread::hardware_concurrency()));
     for (const auto& [name, data] : inputs) {
         auto r = run_report(data, *p, pool.executor());
         if (!r) {

@@ -23,8 +23,7 @@ std::string_view path_of(std::string_view target) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
@@ -33,8 +32,10 @@ bool iequals(std::string_view a, std::string_view b) {
 // The media type of a Content-Type value, without parameters or surrounding spaces.
 std::string_view media_type(std::string_view content_type) {
     auto mt = content_type.substr(0, content_type.find(';'));
-    while (!mt.empty() && mt.back() == ' ') mt.remove_suffix(1);
-    while (!mt.empty() && mt.front() == ' ') mt.remove_prefix(1);
+    while (!mt.empty() && mt.back() == ' ')
+        mt.remove_suffix(1);
+    while (!mt.empty() && mt.front() == ' ')
+        mt.remove_prefix(1);
     return mt;
 }
 
@@ -53,12 +54,15 @@ double accept_q(const request& req, std::string_view coding, double when_absent)
         double q = 1;
         if (auto semi = item.find(';'); semi != std::string_view::npos) {
             auto param = item.substr(semi + 1);
-            while (!param.empty() && param.front() == ' ') param.remove_prefix(1);
+            while (!param.empty() && param.front() == ' ')
+                param.remove_prefix(1);
             if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
                 q = std::atof(std::string(param.substr(2)).c_str());
         }
-        if (iequals(name, coding)) own = q;
-        else if (name == "*") star = q;
+        if (iequals(name, coding))
+            own = q;
+        else if (name == "*")
+            star = q;
     }
     return own >= 0 ? own : star >= 0 ? star : 0;
 }
@@ -74,8 +78,7 @@ response make_response(const request& req, http::status status, std::string_view
     return res;
 }
 
-reply from_error(const request& req, const app& a, const error& e,
-                 std::string_view allow = {}) {
+reply from_error(const request& req, const app& a, const error& e, std::string_view allow = {}) {
     reply r{error_response(e, req.version(), a.cfg.retry_after_s), {}};
     r.msg.keep_alive(req.keep_alive());
     if (!allow.empty()) r.msg.set(http::field::allow, allow);
@@ -192,9 +195,9 @@ result<report_input> extract_input(const app& a, const request& req) {
             in.codecs = (*it).value;
     }
     if (in.data.size() > a.cfg.max_input_nbytes)
-        return error{error_kind::too_large,
-                     "the input is " + std::to_string(in.data.size()) +
-                         " bytes; the limit is " + std::to_string(a.cfg.max_input_nbytes)};
+        return error{error_kind::too_large, "the input is " + std::to_string(in.data.size()) +
+                                                " bytes; the limit is " +
+                                                std::to_string(a.cfg.max_input_nbytes)};
     return in;
 }
 
@@ -206,27 +209,26 @@ void report_route(app& a, request&& req, reply_handler done) {
     if (!p) return done(from_error(*held, a, p.err()));
     const double cost_ms = estimate_cpu_ms(*p, in->data.size());
     if (cost_ms > a.cfg.max_panel_cpu_ms)
-        return done(from_error(
-            *held, a,
-            {error_kind::unprocessable,
-             "this panel would take about " + std::to_string(static_cast<long>(cost_ms)) +
-                 " ms of CPU on this input; the limit is " +
-                 std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
-                 " ms: choose fewer or faster codec levels"}));
+        return done(from_error(*held, a,
+                               {error_kind::unprocessable,
+                                "this panel would take about " +
+                                    std::to_string(static_cast<long>(cost_ms)) +
+                                    " ms of CPU on this input; the limit is " +
+                                    std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
+                                    " ms: choose fewer or faster codec levels"}));
     if (!a.try_admit()) {
         a.stats.add_rejected();
-        return done(from_error(*held, a,
-                               {error_kind::overloaded,
-                                "the server is busy with other reports; retry shortly"}));
+        return done(from_error(
+            *held, a,
+            {error_kind::overloaded, "the server is busy with other reports; retry shortly"}));
     }
-    run_report_async(in->data, *p, a.compute().executor(),
-                     [&a, held, done = std::move(done)](result<report> r) {
-                         a.release();
-                         if (!r) return done(from_error(*held, a, r.err()));
-                         done({make_response(*held, http::status::ok, "application/json",
-                                             to_json(*r) + "\n"),
-                               {}});
-                     });
+    run_report_async(
+        in->data, *p, a.compute().executor(), [&a, held, done = std::move(done)](result<report> r) {
+            a.release();
+            if (!r) return done(from_error(*held, a, r.err()));
+            done({make_response(*held, http::status::ok, "application/json", to_json(*r) + "\n"),
+                  {}});
+        });
 }
 
 } // namespace
@@ -270,7 +272,15 @@ std::optional<error> check_headers(const app& a, const http::request_header<>& h
     return std::nullopt;
 }
 
-void handle_request(app& a, request&& req, reply_handler done) {
+void handle_request(app& a, request&& req, reply_handler reply_to) {
+    // A HEAD answer has the headers of the GET answer (Content-Length included) and no body,
+    // whatever the route or error (RFC 9110 §9.3.2).
+    reply_handler done = req.method() != http::verb::head
+                             ? std::move(reply_to)
+                             : [reply_to = std::move(reply_to)](reply r) {
+                                   if (r.raw.empty()) r.msg.body().clear();
+                                   reply_to(std::move(r));
+                               };
     const auto path = path_of(req.target());
     const auto method = req.method();
     const bool read = method == http::verb::get || method == http::verb::head;
@@ -283,17 +293,19 @@ void handle_request(app& a, request&& req, reply_handler done) {
         return report_route(a, std::move(req), std::move(done));
     }
     if (route == route_id::other)
-        return done(from_error(req, a,
-                               {error_kind::not_found,
-                                "no route for " + std::string(path.substr(0, 128)) +
-                                    "; see /api/codecs, /compress, /tiny"}));
+        return done(
+            from_error(req, a,
+                       {error_kind::not_found, "no route for " + std::string(path.substr(0, 128)) +
+                                                   "; see /api/codecs, /compress, /tiny"}));
     const std::string_view allow = path == "/" ? "GET, HEAD, POST, OPTIONS" : read_methods;
     if (method == http::verb::options) return done(preflight(req, allow));
     if (!read) return done(method_not_allowed(req, a, allow));
 
     reply r;
     switch (route) {
-    case route_id::tiny: r = tiny(req); break;
+    case route_id::tiny:
+        r = tiny(req);
+        break;
     case route_id::codecs:
         r.msg = make_response(req, http::status::ok, "application/json", a.codecs_json);
         break;
@@ -304,9 +316,10 @@ void handle_request(app& a, request&& req, reply_handler done) {
         r.msg = make_response(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                               a.stats.exposition(a.compute().queue_depth(), a.reports_admitted()));
         break;
-    default: r = serve_file(req, *web_file(path)); break;
+    default:
+        r = serve_file(req, *web_file(path));
+        break;
     }
-    if (method == http::verb::head && r.raw.empty()) r.msg.body().clear(); // length kept
     done(std::move(r));
 }
 

@@ -57,8 +57,8 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
         return 1;
     }
     const auto ep = workers.front()->local_endpoint();
-    const std::string shown_host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
-                                                        : ep.address().to_string();
+    const std::string shown_host =
+        ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
     std::cout << fmt::format("compresstest {} listening on http://{}:{} io_threads={} "
                              "compute_threads={} {}\n",
                              COMPRESSTEST_VERSION, shown_host, ep.port(), nworkers,
@@ -75,26 +75,30 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
     for (auto& w : workers)
         threads.emplace_back([&, w = w.get()] {
             w->run();
-            if (running.fetch_sub(1) == 1) asio::post(control, [&] {
-                drain_deadline.cancel();
-                signals.cancel();
-            });
+            if (running.fetch_sub(1) == 1)
+                asio::post(control, [&] {
+                    drain_deadline.cancel();
+                    signals.cancel();
+                });
         });
 
     auto force = [&] {
         forced = true;
-        for (auto& w : workers) w->stop();
+        for (auto& w : workers)
+            w->stop();
     };
     signals.async_wait([&](boost::system::error_code sec, int signo) {
         if (sec) return;
         std::cout << fmt::format("compresstest: signal {}: draining (deadline {} ms)\n", signo,
                                  cfg.drain_timeout.count())
                   << std::flush;
-        for (auto& w : workers) w->begin_drain();
+        for (auto& w : workers)
+            w->begin_drain();
         drain_deadline.expires_after(cfg.drain_timeout);
         drain_deadline.async_wait([&](boost::system::error_code tec) {
             if (tec) return;
-            std::cout << "compresstest: drain deadline passed; closing what is left\n" << std::flush;
+            std::cout << "compresstest: drain deadline passed; closing what is left\n"
+                      << std::flush;
             force();
         });
         signals.async_wait([&](boost::system::error_code sec2, int) {
@@ -109,7 +113,8 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
         std::cout << "compresstest: stopped before every request finished\n" << std::flush;
         std::_Exit(1);
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     std::cout << "compresstest: drained; bye\n" << std::flush;
     return 0;
 }

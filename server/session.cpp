@@ -65,7 +65,9 @@ void session::start() {
                        });
 }
 
-void session::set_deadline(milliseconds timeout) { deadline_ = worker_.now() + timeout; }
+void session::set_deadline(milliseconds timeout) {
+    deadline_ = worker_.now() + timeout;
+}
 
 void session::on_deadline() {
     timed_out_ = true;
@@ -76,8 +78,8 @@ void session::on_deadline() {
 }
 
 void session::close_if_idle() {
-    if (phase_ == phase::idle || (phase_ == phase::header && parser_ && !parser_->got_some() &&
-                                  buffer_.size() == 0))
+    if (phase_ == phase::idle ||
+        (phase_ == phase::header && parser_ && !parser_->got_some() && buffer_.size() == 0))
         close();
 }
 
@@ -122,10 +124,10 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
         ec == asio::error::connection_reset)
         return close();
     if (timed_out_)
-        return fail_request({error_kind::timeout, "the request headers took too long; "
-                                                  "send them within " +
-                                                      std::to_string(app_.cfg.header_timeout.count()) +
-                                                      " ms"});
+        return fail_request(
+            {error_kind::timeout, "the request headers took too long; "
+                                  "send them within " +
+                                      std::to_string(app_.cfg.header_timeout.count()) + " ms"});
     if (ec == http::error::body_limit) {
         // Content-Length alone is over the limit: the headers are parsed, so check_headers
         // words the answer, and no body byte is read.
@@ -133,9 +135,9 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
         return fail_request(e ? *e : error{error_kind::too_large, "the body is too large"});
     }
     if (ec == http::error::header_limit)
-        return fail_request({error_kind::bad_request,
-                             "the request headers are over " +
-                                 std::to_string(app_.cfg.max_header_nbytes) + " bytes"});
+        return fail_request(
+            {error_kind::bad_request, "the request headers are over " +
+                                          std::to_string(app_.cfg.max_header_nbytes) + " bytes"});
     if (ec) return fail_request({error_kind::bad_request, "malformed request: " + ec.message()});
 
     const auto& req = parser_->get();
@@ -159,23 +161,22 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
 void session::do_read_body() {
     phase_ = phase::body;
     set_deadline(app_.cfg.body_timeout);
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                         self->on_body(ec, n);
-                     });
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_body(ec, n); });
 }
 
 void session::on_body(beast::error_code ec, std::size_t nbytes) {
     app_.stats.add_bytes_received(nbytes);
     if (timed_out_)
-        return fail_request({error_kind::timeout,
-                             "the request body took too long; send it within " +
-                                 std::to_string(app_.cfg.body_timeout.count()) + " ms"});
+        return fail_request(
+            {error_kind::timeout, "the request body took too long; send it within " +
+                                      std::to_string(app_.cfg.body_timeout.count()) + " ms"});
     if (ec == http::error::body_limit)
-        return fail_request({error_kind::too_large,
-                             "the body is over " + std::to_string(app_.cfg.max_body_nbytes) +
-                                 " bytes (input up to " +
-                                 std::to_string(app_.cfg.max_input_nbytes) + " bytes)"});
+        return fail_request(
+            {error_kind::too_large, "the body is over " + std::to_string(app_.cfg.max_body_nbytes) +
+                                        " bytes (input up to " +
+                                        std::to_string(app_.cfg.max_input_nbytes) + " bytes)"});
     if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
         ec == asio::error::eof || ec == asio::error::connection_reset)
         return close(); // the client went away mid-body; nobody to answer
@@ -223,8 +224,9 @@ void session::do_write(reply r) {
     auto self = shared_from_this();
     if (!reply_.raw.empty()) {
         if (worker_.draining()) keep_alive_ = false;
-        return asio::async_write(socket_, asio::buffer(reply_.raw),
-                                 [self](beast::error_code ec, std::size_t n) { self->on_write(ec, n); });
+        return asio::async_write(
+            socket_, asio::buffer(reply_.raw),
+            [self](beast::error_code ec, std::size_t n) { self->on_write(ec, n); });
     }
     if (!keep_alive_ || worker_.draining() || !reply_.msg.keep_alive()) {
         keep_alive_ = false;
@@ -237,15 +239,15 @@ void session::do_write(reply r) {
 void session::on_write(beast::error_code ec, std::size_t nbytes) {
     app_.stats.add_in_flight(-1);
     const unsigned status = reply_.raw.empty() ? reply_.msg.result_int() : 200;
-    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-        worker::clock::now() - started_);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::microseconds>(worker::clock::now() - started_);
     app_.stats.record(route_, status, elapsed);
     if (app_.cfg.access_log)
-        worker_.log_line(fmt::format("{:%FT%T}Z {} {} {} {} {} {}us\n",
-                                     std::chrono::floor<std::chrono::milliseconds>(
-                                         std::chrono::system_clock::now()),
-                                     client_, printable(method_, 16), printable(target_, 256),
-                                     status, nbytes, elapsed.count()));
+        worker_.log_line(fmt::format(
+            "{:%FT%T}Z {} {} {} {} {} {}us\n",
+            std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()),
+            client_, printable(method_, 16), printable(target_, 256), status, nbytes,
+            elapsed.count()));
     reply_ = {};
     method_.clear();
     target_.clear();

@@ -30,8 +30,8 @@ std::string zopfli(const std::string& in, ZopfliFormat format) {
     options.numiterations = zopfli_iterations;
     unsigned char* out = nullptr;
     std::size_t out_nbytes = 0;
-    ZopfliCompress(&options, format, reinterpret_cast<const unsigned char*>(in.data()),
-                   in.size(), &out, &out_nbytes);
+    ZopfliCompress(&options, format, reinterpret_cast<const unsigned char*>(in.data()), in.size(),
+                   &out, &out_nbytes);
     std::string s(reinterpret_cast<char*>(out), out_nbytes);
     std::free(out);
     return s;
@@ -40,7 +40,8 @@ std::string zopfli(const std::string& in, ZopfliFormat format) {
 // FNV-1a, 64-bit: enough to tell versions of a file apart for caching.
 std::string etag_of(const std::string& s) {
     std::uint64_t h = 0xcbf29ce484222325ull;
-    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+    for (unsigned char c : s)
+        h = (h ^ c) * 0x100000001b3ull;
     char buf[24];
     std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(h));
     return buf;
@@ -49,7 +50,8 @@ std::string etag_of(const std::string& s) {
 void write_array(std::ostream& out, const std::string& name, const std::string& data) {
     out << "const unsigned char " << name << "[] = {";
     for (std::size_t i = 0; i < data.size(); ++i)
-        out << (i % 20 == 0 ? "\n" : "") << static_cast<unsigned>(static_cast<unsigned char>(data[i])) << ',';
+        out << (i % 20 == 0 ? "\n" : "")
+            << static_cast<unsigned>(static_cast<unsigned char>(data[i])) << ',';
     out << "0};\n";
 }
 
@@ -81,7 +83,8 @@ int main(int argc, char** argv) try {
         rows << "    {\"/" << name << "\", " << view("identity") << ", " << view("gzip") << ", "
              << view("zlib") << ", " << view("br") << ", R\"(" << etag_of(data) << ")\"},\n";
     }
-    out << "const embedded_file files[] = {\n" << rows.str() << "};\n} // namespace\n\n"
+    out << "const embedded_file files[] = {\n"
+        << rows.str() << "};\n} // namespace\n\n"
         << "std::span<const embedded_file> " << function << "() { return files; }\n\n"
         << "} // namespace compresstest\n";
     std::ofstream f(out_path, std::ios::binary);

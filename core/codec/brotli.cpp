@@ -17,8 +17,9 @@ void brotli_compress(std::string_view in, int level, const byte_sink& sink) {
     if (!st) throw std::runtime_error("brotli: out of memory");
     BrotliEncoderSetParameter(st, BROTLI_PARAM_QUALITY, static_cast<std::uint32_t>(level));
     // The size hint makes streaming pick the same parameters as one-shot compression.
-    BrotliEncoderSetParameter(st, BROTLI_PARAM_SIZE_HINT,
-                              static_cast<std::uint32_t>(std::min<std::size_t>(in.size(), 1u << 30)));
+    BrotliEncoderSetParameter(
+        st, BROTLI_PARAM_SIZE_HINT,
+        static_cast<std::uint32_t>(std::min<std::size_t>(in.size(), 1u << 30)));
     std::array<std::uint8_t, chunk_nbytes> out;
     std::size_t avail_in = in.size();
     const auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
@@ -47,8 +48,7 @@ std::string brotli_decompress(std::string_view in, std::size_t max_out_nbytes) {
     while (rc != BROTLI_DECODER_RESULT_SUCCESS) {
         std::size_t avail_out = buf.size();
         std::uint8_t* next_out = buf.data();
-        rc = BrotliDecoderDecompressStream(st, &avail_in, &next_in, &avail_out, &next_out,
-                                           nullptr);
+        rc = BrotliDecoderDecompressStream(st, &avail_in, &next_in, &avail_out, &next_out, nullptr);
         out.append(reinterpret_cast<const char*>(buf.data()), buf.size() - avail_out);
         if (rc == BROTLI_DECODER_RESULT_ERROR || rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ||
             out.size() > max_out_nbytes) {
@@ -61,15 +61,26 @@ std::string brotli_decompress(std::string_view in, std::size_t max_out_nbytes) {
 }
 
 double brotli_cost_ns_per_byte(int level) {
-    static constexpr std::array<double, 12> ns = {3,  5,  10, 12, 16, 30,
+    static constexpr std::array<double, 12> ns = {3,  5,  10, 12,  16,   30,
                                                   40, 60, 80, 100, 1100, 2500};
     return ns[static_cast<std::size_t>(level)];
 }
 
 } // namespace
 
-extern const codec_descriptor brotli_codec{
-    "brotli", "br", "libbrotli", 0, 5, 11, brotli_compress, brotli_decompress,
-    brotli_cost_ns_per_byte, "", 0, nullptr, nullptr, nullptr};
+extern const codec_descriptor brotli_codec{"brotli",
+                                           "br",
+                                           "libbrotli",
+                                           0,
+                                           5,
+                                           11,
+                                           brotli_compress,
+                                           brotli_decompress,
+                                           brotli_cost_ns_per_byte,
+                                           "",
+                                           0,
+                                           nullptr,
+                                           nullptr,
+                                           nullptr};
 
 } // namespace compresstest::codecs

@@ -87,8 +87,8 @@ std::vector<std::string_view> bzip2_split(std::string_view in, int level) {
     const std::size_t block_max_nbytes = 100000u * static_cast<unsigned>(level) - 19u;
     std::vector<std::string_view> pieces;
     std::size_t block_begin = 0;
-    std::size_t nblock = 0;   // encoded bytes in the current block
-    int run_byte = -1;        // state_in_ch; -1 = none yet
+    std::size_t nblock = 0;     // encoded bytes in the current block
+    int run_byte = -1;          // state_in_ch; -1 = none yet
     std::size_t run_nbytes = 0; // state_in_len
     auto pair_nbytes = [](std::size_t run) { return run < 4 ? run : std::size_t{5}; };
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -144,17 +144,25 @@ std::size_t bzip2_assemble_nbytes(std::uint64_t total_piece_nbits, int) {
 }
 
 // Roughly level-independent: the block sort dominates.
-double bzip2_cost_ns_per_byte(int) { return 75; }
+double bzip2_cost_ns_per_byte(int) {
+    return 75;
+}
 
 } // namespace
 
-extern const codec_descriptor bzip2_codec{"bzip2",          "",
-                                   "libbz2",         1,
-                                   9,                9,
-                                   bzip2_compress,   bzip2_decompress,
-                                   bzip2_cost_ns_per_byte,
-                                   "",               0,
-                                   bzip2_split,      bzip2_piece_nbits,
-                                   bzip2_assemble_nbytes};
+extern const codec_descriptor bzip2_codec{"bzip2",
+                                          "",
+                                          "libbz2",
+                                          1,
+                                          9,
+                                          9,
+                                          bzip2_compress,
+                                          bzip2_decompress,
+                                          bzip2_cost_ns_per_byte,
+                                          "",
+                                          0,
+                                          bzip2_split,
+                                          bzip2_piece_nbits,
+                                          bzip2_assemble_nbytes};
 
 } // namespace compresstest::codecs

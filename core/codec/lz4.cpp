@@ -31,9 +31,8 @@ void lz4_compress(std::string_view in, int level, const byte_sink& sink) {
     sink(out.data(), check(LZ4F_compressBegin(cctx, out.data(), out.size(), &prefs)));
     for (std::size_t offset = 0; offset < in.size(); offset += chunk_nbytes) {
         const std::size_t n = std::min(chunk_nbytes, in.size() - offset);
-        sink(out.data(),
-             check(LZ4F_compressUpdate(cctx, out.data(), out.size(), in.data() + offset, n,
-                                       nullptr)));
+        sink(out.data(), check(LZ4F_compressUpdate(cctx, out.data(), out.size(), in.data() + offset,
+                                                   n, nullptr)));
     }
     sink(out.data(), check(LZ4F_compressEnd(cctx, out.data(), out.size(), nullptr)));
     LZ4F_freeCompressionContext(cctx);
@@ -69,15 +68,26 @@ std::string lz4_decompress(std::string_view in, std::size_t max_out_nbytes) {
 }
 
 double lz4_cost_ns_per_byte(int level) {
-    static constexpr std::array<double, 13> ns = {1, 1.5, 1.5, 12, 15, 18, 22,
-                                                  28, 35, 45, 60, 150, 200};
+    static constexpr std::array<double, 13> ns = {1,  1.5, 1.5, 12, 15,  18, 22,
+                                                  28, 35,  45,  60, 150, 200};
     return ns[static_cast<std::size_t>(level)];
 }
 
 } // namespace
 
-extern const codec_descriptor lz4_codec{
-    "lz4", "", "liblz4", 1, 1, LZ4HC_CLEVEL_MAX, lz4_compress, lz4_decompress,
-    lz4_cost_ns_per_byte, "", 0, nullptr, nullptr, nullptr};
+extern const codec_descriptor lz4_codec{"lz4",
+                                        "",
+                                        "liblz4",
+                                        1,
+                                        1,
+                                        LZ4HC_CLEVEL_MAX,
+                                        lz4_compress,
+                                        lz4_decompress,
+                                        lz4_cost_ns_per_byte,
+                                        "",
+                                        0,
+                                        nullptr,
+                                        nullptr,
+                                        nullptr};
 
 } // namespace compresstest::codecs

@@ -18,13 +18,14 @@ extern const codec_descriptor lz4_codec;
 
 namespace {
 const std::array<const codec_descriptor*, 8> table = {
-    &codecs::gzip_codec,  &codecs::deflate_codec, &codecs::zlib_codec,
-    &codecs::bzip2_codec, &codecs::zstd_codec,    &codecs::brotli_codec,
-    &codecs::xz_codec,    &codecs::lz4_codec,
+    &codecs::gzip_codec, &codecs::deflate_codec, &codecs::zlib_codec, &codecs::bzip2_codec,
+    &codecs::zstd_codec, &codecs::brotli_codec,  &codecs::xz_codec,   &codecs::lz4_codec,
 };
 } // namespace
 
-std::span<const codec_descriptor* const> all_codecs() { return table; }
+std::span<const codec_descriptor* const> all_codecs() {
+    return table;
+}
 
 result<const codec_descriptor*> find_codec(std::string_view name) {
     for (const codec_descriptor* c : table)
@@ -41,9 +42,8 @@ result<const codec_descriptor*> find_codec(std::string_view name) {
 result<int> check_level(const codec_descriptor& c, int level) {
     if (level >= c.min_level && level <= c.max_level) return level;
     return error{error_kind::unprocessable,
-                 "level " + std::to_string(level) + " is out of range for " +
-                     std::string(c.name) + ": use " + std::to_string(c.min_level) + " to " +
-                     std::to_string(c.max_level)};
+                 "level " + std::to_string(level) + " is out of range for " + std::string(c.name) +
+                     ": use " + std::to_string(c.min_level) + " to " + std::to_string(c.max_level)};
 }
 
 std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level) {

@@ -57,8 +57,19 @@ double xz_cost_ns_per_byte(int level) {
 
 } // namespace
 
-extern const codec_descriptor xz_codec{
-    "xz", "", "liblzma " LZMA_VERSION_STRING, 0, 6, 9, xz_compress, xz_decompress,
-    xz_cost_ns_per_byte, "", 0, nullptr, nullptr, nullptr};
+extern const codec_descriptor xz_codec{"xz",
+                                       "",
+                                       "liblzma " LZMA_VERSION_STRING,
+                                       0,
+                                       6,
+                                       9,
+                                       xz_compress,
+                                       xz_decompress,
+                                       xz_cost_ns_per_byte,
+                                       "",
+                                       0,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr};
 
 } // namespace compresstest::codecs

@@ -19,8 +19,8 @@ constexpr std::size_t chunk_nbytes = 64 * 1024;
 
 void deflate_with(std::string_view in, int level, int window_bits, const byte_sink& sink) {
     z_stream zs{};
-    if (deflateInit2(&zs, level, Z_DEFLATED, window_bits, mem_level_default,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, level, Z_DEFLATED, window_bits, mem_level_default, Z_DEFAULT_STRATEGY) !=
+        Z_OK)
         throw std::runtime_error("zlib: deflateInit2 failed");
     std::array<char, chunk_nbytes> out;
     // zlib's avail_in is 32-bit; feed in slices so any input size works.
@@ -103,15 +103,28 @@ std::string gzip_decompress(std::string_view in, std::size_t max_out_nbytes) {
     return inflate_with(in, max_out_nbytes, window_bits_auto_detect);
 }
 
-const codec_descriptor deflate_codec{
-    "deflate", "", "zlib " ZLIB_VERSION, 1, 6, 9, deflate_compress, deflate_decompress,
-    zlib_cost_ns_per_byte, "", 0, nullptr, nullptr, nullptr};
+const codec_descriptor deflate_codec{"deflate",
+                                     "",
+                                     "zlib " ZLIB_VERSION,
+                                     1,
+                                     6,
+                                     9,
+                                     deflate_compress,
+                                     deflate_decompress,
+                                     zlib_cost_ns_per_byte,
+                                     "",
+                                     0,
+                                     nullptr,
+                                     nullptr,
+                                     nullptr};
 // RFC 9110 §8.4.1.2: the "deflate" content-coding is the zlib format.
 const codec_descriptor zlib_codec{
-    "zlib", "deflate", "zlib " ZLIB_VERSION, 1, 6, 9, zlib_compress, zlib_decompress,
-    zlib_cost_ns_per_byte, "deflate", 6, nullptr, nullptr, nullptr};
+    "zlib",        "deflate",       "zlib " ZLIB_VERSION,  1,         6, 9,
+    zlib_compress, zlib_decompress, zlib_cost_ns_per_byte, "deflate", 6, nullptr,
+    nullptr,       nullptr};
 const codec_descriptor gzip_codec{
-    "gzip", "gzip", "zlib " ZLIB_VERSION, 1, 6, 9, gzip_compress, gzip_decompress,
-    zlib_cost_ns_per_byte, "deflate", 18, nullptr, nullptr, nullptr};
+    "gzip",        "gzip",          "zlib " ZLIB_VERSION,  1,         6,  9,
+    gzip_compress, gzip_decompress, zlib_cost_ns_per_byte, "deflate", 18, nullptr,
+    nullptr,       nullptr};
 
 } // namespace compresstest::codecs

@@ -61,8 +61,8 @@ std::string zstd_decompress(std::string_view in, std::size_t max_out_nbytes) {
 }
 
 double zstd_cost_ns_per_byte(int level) {
-    static constexpr std::array<double, 23> ns = {0,   3,   4,   5,   6,   9,   11,  14,
-                                                  17,  22,  28,  40,  45,  80,  90,  110,
+    static constexpr std::array<double, 23> ns = {0,   3,   4,   5,   6,   9,   11, 14,
+                                                  17,  22,  28,  40,  45,  80,  90, 110,
                                                   190, 230, 300, 450, 550, 700, 900};
     return ns[static_cast<std::size_t>(level)];
 }
@@ -70,7 +70,8 @@ double zstd_cost_ns_per_byte(int level) {
 } // namespace
 
 extern const codec_descriptor zstd_codec{
-    "zstd", "zstd", "libzstd " ZSTD_VERSION_STRING, 1, 3, 22, zstd_compress, zstd_decompress,
-    zstd_cost_ns_per_byte, "", 0, nullptr, nullptr, nullptr};
+    "zstd",        "zstd",          "libzstd " ZSTD_VERSION_STRING, 1,  3, 22,
+    zstd_compress, zstd_decompress, zstd_cost_ns_per_byte,          "", 0, nullptr,
+    nullptr,       nullptr};
 
 } // namespace compresstest::codecs

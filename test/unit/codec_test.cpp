@@ -23,7 +23,8 @@ struct codec_level {
 std::vector<codec_level> every_codec_level() {
     std::vector<codec_level> out;
     for (const codec_descriptor* c : all_codecs())
-        for (int level = c->min_level; level <= c->max_level; ++level) out.push_back({c, level});
+        for (int level = c->min_level; level <= c->max_level; ++level)
+            out.push_back({c, level});
     return out;
 }
 
@@ -35,7 +36,8 @@ TEST_P(every_codec_and_level, round_trips_and_counts_what_it_writes) {
     const std::string inputs[] = {"", "x", random_bytes(20'000, 1), compressible[0],
                                   compressible[1]};
     for (const auto& in : compressible)
-        EXPECT_LT(compressed_nbytes(*codec, in, level), in.size() / 2) << codec->name << ':' << level;
+        EXPECT_LT(compressed_nbytes(*codec, in, level), in.size() / 2)
+            << codec->name << ':' << level;
     for (const auto& in : inputs) {
         const std::string packed = compress_to_string(*codec, in, level);
         EXPECT_EQ(codec->decompress(packed, in.size()), in)
@@ -123,7 +125,8 @@ std::size_t bzip2_reference_size(const std::string& in, int level) {
 std::size_t bzip2_size_from_pieces(const std::string& in, int level) {
     const auto& bz = **find_codec("bzip2");
     std::uint64_t nbits = 0;
-    for (auto piece : bz.split(in, level)) nbits += bz.piece_nbits(piece, level);
+    for (auto piece : bz.split(in, level))
+        nbits += bz.piece_nbits(piece, level);
     return bz.assemble_nbytes(nbits, level);
 }
 
@@ -136,7 +139,8 @@ TEST(bzip2_blocks, reassembled_size_equals_single_stream_size) {
         const std::size_t n = 150'000 + seed * 23'417;
         // Runs shrink under bzip2's run-length stage, so run-heavy inputs are made longer to
         // still span several blocks.
-        for (const auto& in : {text_bytes(n, seed), run_bytes(n * 8, seed), random_bytes(n, seed)}) {
+        for (const auto& in :
+             {text_bytes(n, seed), run_bytes(n * 8, seed), random_bytes(n, seed)}) {
             const int level = 1 + static_cast<int>(seed % 2); // 100-200 kB blocks
             EXPECT_EQ(bzip2_size_from_pieces(in, level), bzip2_reference_size(in, level))
                 << "seed " << seed << ", " << in.size() << " bytes, level " << level;
@@ -155,7 +159,8 @@ TEST(bzip2_blocks, reassembled_size_equals_single_stream_size) {
         multi_block += bz.split(in, 1).size() > 1;
         ++cases;
     }
-    for (const std::string& edge : {std::string(), std::string("z"), std::string(99'981, 'q') + "r"}) {
+    for (const std::string& edge :
+         {std::string(), std::string("z"), std::string(99'981, 'q') + "r"}) {
         EXPECT_EQ(bzip2_size_from_pieces(edge, 1), bzip2_reference_size(edge, 1)) << edge.size();
         ++cases;
     }

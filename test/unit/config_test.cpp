@@ -24,12 +24,12 @@ TEST(config, flags_beat_environment_beat_file) {
         std::ofstream f(path);
         f << "queue-length = 5\nmax-input-bytes = 1000\nidle-timeout-ms = 70000\n";
     }
-    auto c = parse_config({"--config", path, "--queue-length", "7"},
-                          {"COMPRESSTEST_QUEUE_LENGTH=6", "COMPRESSTEST_MAX_INPUT_BYTES=2000",
-                           "UNRELATED=1"});
+    auto c = parse_config(
+        {"--config", path, "--queue-length", "7"},
+        {"COMPRESSTEST_QUEUE_LENGTH=6", "COMPRESSTEST_MAX_INPUT_BYTES=2000", "UNRELATED=1"});
     ASSERT_TRUE(c) << c.err().message;
-    EXPECT_EQ(c->cfg.queue_length, 7u);        // flag
-    EXPECT_EQ(c->cfg.max_input_nbytes, 2000u); // environment
+    EXPECT_EQ(c->cfg.queue_length, 7u);                   // flag
+    EXPECT_EQ(c->cfg.max_input_nbytes, 2000u);            // environment
     EXPECT_EQ(c->cfg.idle_timeout, milliseconds(70'000)); // file
     std::remove(path.c_str());
 }

@@ -14,7 +14,9 @@
 namespace compresstest {
 namespace {
 
-const codec_descriptor& codec(std::string_view name) { return **find_codec(name); }
+const codec_descriptor& codec(std::string_view name) {
+    return **find_codec(name);
+}
 
 TEST(panel, ranges_bare_names_and_duplicates) {
     auto p = parse_panel("gzip:1-3,zstd:3,brotli,gzip:2");
@@ -26,7 +28,8 @@ TEST(panel, all_is_every_codec_at_every_level) {
     auto p = parse_panel("all");
     ASSERT_TRUE(p);
     std::size_t expected = 0;
-    for (const codec_descriptor* c : all_codecs()) expected += c->max_level - c->min_level + 1;
+    for (const codec_descriptor* c : all_codecs())
+        expected += c->max_level - c->min_level + 1;
     EXPECT_EQ(p->size(), expected);
 }
 
@@ -37,10 +40,18 @@ TEST(panel, default_panel_is_the_documented_one) {
 
 TEST(panel, every_malformed_spec_is_an_unprocessable_error_with_a_reason) {
     const std::pair<const char*, const char*> bad[] = {
-        {"", "empty"},           {"gzip:0", "1 to 9"},       {"gzip:10", "1 to 9"},
-        {"zstd:1-23", "1 to 22"}, {"gzip:9-1", "bad level"},   {"gzip:x", "bad level"},
-        {"gzip:", "bad level"},  {"nope:1", "unknown codec"}, {"gzip:1,,zstd:1", "empty"},
-        {"gzip:1-", "bad level"}, {"gzip:-1", "bad level"},   {"gzip:1:2", "bad level"},
+        {"", "empty"},
+        {"gzip:0", "1 to 9"},
+        {"gzip:10", "1 to 9"},
+        {"zstd:1-23", "1 to 22"},
+        {"gzip:9-1", "bad level"},
+        {"gzip:x", "bad level"},
+        {"gzip:", "bad level"},
+        {"nope:1", "unknown codec"},
+        {"gzip:1,,zstd:1", "empty"},
+        {"gzip:1-", "bad level"},
+        {"gzip:-1", "bad level"},
+        {"gzip:1:2", "bad level"},
     };
     for (auto [spec, reason] : bad) {
         auto p = parse_panel(spec);
@@ -78,8 +89,8 @@ TEST(report, json_has_the_original_keys_and_results) {
     auto r = run_report("hello hello hello hello", default_panel(), pool.executor());
     ASSERT_TRUE(r);
     auto v = boost::json::parse(to_json(*r)).as_object();
-    for (auto key : {"original_size", "gzip_size", "bzip_size", "deflate_size", "results",
-                     "elapsed_ms"})
+    for (auto key :
+         {"original_size", "gzip_size", "bzip_size", "deflate_size", "results", "elapsed_ms"})
         EXPECT_TRUE(v.contains(key)) << key;
     EXPECT_EQ(v["original_size"].as_int64(), 23);
     const auto& results = v["results"].as_array();
@@ -93,7 +104,8 @@ TEST(report, empty_input_gives_every_codec_its_empty_stream_size) {
     thread_pool pool(2);
     auto r = run_report("", default_panel(), pool.executor());
     ASSERT_TRUE(r);
-    for (const auto& e : r->results) EXPECT_EQ(e.size, compressed_nbytes(*e.codec, "", e.level));
+    for (const auto& e : r->results)
+        EXPECT_EQ(e.size, compressed_nbytes(*e.codec, "", e.level));
     EXPECT_EQ(r->bzip_size, 14u);
 }
 
@@ -105,7 +117,8 @@ TEST(report, runs_entries_in_parallel_on_the_callers_executor) {
         pool.post([&, task = std::move(task)] {
             const int now = ++running;
             int p = peak.load();
-            while (now > p && !peak.compare_exchange_weak(p, now)) {}
+            while (now > p && !peak.compare_exchange_weak(p, now)) {
+            }
             ++tasks;
             task();
             --running;

@@ -32,8 +32,8 @@ TEST(tinysite, body_is_zlib_format_and_inflates_to_the_page_byte_for_byte) {
     ASSERT_GE(body.size(), 2u);
     // RFC 1950 header: CM = 8 (deflate), and the check bits make it a multiple of 31.
     EXPECT_EQ(static_cast<unsigned char>(body[0]) & 0x0f, 8);
-    EXPECT_EQ(((static_cast<unsigned char>(body[0]) << 8) | static_cast<unsigned char>(body[1])) % 31,
-              0);
+    EXPECT_EQ(
+        ((static_cast<unsigned char>(body[0]) << 8) | static_cast<unsigned char>(body[1])) % 31, 0);
     EXPECT_EQ(codecs::zlib_codec.decompress(body, 1 << 20), tinysite::html());
 }
 
