@@ -95,9 +95,13 @@ const std::vector<option_row>& rows() {
              return std::nullopt;
          },
          [](const config& c) { return fmt::format("{}", c.max_panel_cpu_ms); }},
-        count_option<int>("compute-nice",
-                          "nice value of compute threads, so quick routes stay quick under load",
-                          &config::compute_nice, 0, 19),
+        {"compute-priority", "CPU priority of compression threads: idle, low or normal",
+         [](config& c, const std::string& s) -> std::optional<std::string> {
+             if (s != "idle" && s != "low" && s != "normal") return "idle, low or normal";
+             c.compute_priority = s;
+             return std::nullopt;
+         },
+         [](const config& c) { return c.compute_priority; }},
         count_option<unsigned>("retry-after-s", "Retry-After seconds on 503",
                                &config::retry_after_s, 0, 3600),
         count_option<std::size_t>("max-input-bytes", "largest text or file to compress",

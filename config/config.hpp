@@ -26,7 +26,9 @@ struct config {
     std::size_t queue_length = 16;   // reports admitted beyond those running; more get 503
     double max_panel_cpu_ms = 30000; // estimated single-thread CPU cost a panel may ask for
     unsigned retry_after_s = 1;      // Retry-After on 503
-    int compute_nice = 10;           // compute threads yield the CPU to I/O threads (0 = off)
+    // Compute threads' CPU priority: "idle" (SCHED_IDLE: they run only on CPU time no other
+    // thread wants, so I/O threads preempt them at once), "low" (nice 10) or "normal".
+    std::string compute_priority = "idle";
 
     // Input limits
     std::size_t max_input_nbytes = 3 * 1024 * 1024;            // the text or file itself

@@ -8,11 +8,14 @@
 
 #include <thread>
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 namespace compresstest {
 namespace {
+
+constexpr int low_nice = 10;
 
 std::string build_codecs_json(const config& c) {
     boost::json::array codecs;
@@ -45,10 +48,15 @@ std::size_t thread_count(std::size_t configured) {
 app::app(config c)
     : cfg(std::move(c)), codecs_json(build_codecs_json(cfg)),
       compute_(thread_count(cfg.compute_threads),
-               [nice = cfg.compute_nice] {
-                   // Linux applies a nice value per thread: codecs get the CPU that I/O threads
-                   // leave, which keeps /healthz and /tiny fast while reports saturate it.
-                   if (nice > 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+               [priority = cfg.compute_priority] {
+                   // Codecs get the CPU that I/O threads leave, which keeps /healthz and /tiny
+                   // fast while reports saturate every core. Linux applies both per thread.
+                   if (priority == "idle") {
+                       const sched_param param{};
+                       ::sched_setscheduler(0, SCHED_IDLE, &param);
+                   } else if (priority == "low") {
+                       ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), low_nice);
+                   }
                }),
       capacity_(compute_.size() + cfg.queue_length) {}
 

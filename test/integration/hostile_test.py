@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import ServerTest, curl
+from harness import ServerTest
 
 MIB = 1024 * 1024
 CLOSED = "closed"
@@ -346,7 +346,22 @@ def send_all_tolerating_reset(sock, data):
         pass
 
 
-class HostileRequests(ServerTest):
+class CleanExit(ServerTest):
+    """After the class's cases: the server drains, exits 0, and no sanitizer spoke."""
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        out = cls.server.output()
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if marker in out:
+                raise AssertionError(f"{marker} in the server's output:\n" +
+                                     out[out.index(marker) - 200:][:4000])
+        if code != 0:
+            raise AssertionError(f"server exited {code}:\n" + out[-2000:])
+
+
+class HostileRequests(CleanExit):
     """One server with default limits; one generated test per row of CASES."""
     server_args = ("--access-log", "on")
 
@@ -429,7 +444,7 @@ for _i, _case in enumerate(CASES):
     setattr(HostileRequests, f"test_{_i:03d}_{_case[0]}", _make_case_test(_case))
 
 
-class SlowClients(ServerTest):
+class SlowClients(CleanExit):
     """Short header and body timeouts so slowloris cases finish in about a second."""
     header_timeout_ms = 1000
     body_timeout_ms = 1000

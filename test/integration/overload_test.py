@@ -146,6 +146,12 @@ def wait_for(predicate, timeout_s, what):
     raise AssertionError("timed out waiting for " + what)
 
 
+def assert_no_sanitizer_reports(test, server):
+    out = server.output()
+    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        test.assertNotIn(marker, out, out[-4000:])
+
+
 def compute_threads_of(server):
     m = re.search(r"compute_threads=(\d+)", server.lines[0])
     return int(m.group(1))
@@ -218,6 +224,7 @@ class Overload(unittest.TestCase):
             self.assertLess(peak, bound, "peak RSS over the configured bound")
         finally:
             self.assertEqual(server.stop(), 0)
+            assert_no_sanitizer_reports(self, server)
 
 
 class Drain(unittest.TestCase):
@@ -265,6 +272,7 @@ class Drain(unittest.TestCase):
             self.assertEqual(json.loads(rbody)["original_size"], len(data))
             self.assertEqual(headers.get("connection"), "close")  # draining: no keep-alive
         self.assertEqual(code, 0, server.output()[-2000:])
+        assert_no_sanitizer_reports(self, server)
         self.assertLess(exit_s, self.DRAIN_TIMEOUT_MS / 1000)
         print(f"\ndrain: 8 uploads answered 200, refused new connections after "
               f"{refused_at - t_signal:.2f} s, exit 0 after {exit_s:.1f} s")
