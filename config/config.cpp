@@ -77,7 +77,8 @@ const std::vector<option_row>& rows() {
     static const std::vector<option_row> table = {
         {"listen", "address and port to listen on (port 0 picks a free one)", set_listen,
          [](const config& c) { return c.listen_host + ":" + std::to_string(c.listen_port); }},
-        count_option<std::size_t>("io-threads", "I/O threads (0 = hardware threads)",
+        count_option<std::size_t>("io-threads",
+                                  "I/O threads (0 = half the hardware threads, at least one)",
                                   &config::io_threads, 0, 1024),
         count_option<std::size_t>("max-connections",
                                   "open connections beyond which new ones are closed",

@@ -18,7 +18,7 @@ struct config {
     // Network
     std::string listen_host = "0.0.0.0";
     std::uint16_t listen_port = 8080; // 0 picks a free port (printed at start-up)
-    std::size_t io_threads = 0;       // 0 = one per hardware thread
+    std::size_t io_threads = 0;       // 0 = half the hardware threads, at least one
     std::size_t max_connections = 10000;
 
     // Compute: reports run on their own pool, never on I/O threads.

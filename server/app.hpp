@@ -26,6 +26,9 @@ public:
     bool try_admit();
     void release();
     std::size_t reports_admitted() const { return admitted_.load(std::memory_order_relaxed); }
+    // True when try_admit() would fail now: lets a report be refused from its headers, before
+    // its body is read (the admission itself still happens after the body).
+    bool full() const { return reports_admitted() >= capacity_; }
 
     thread_pool& compute() { return compute_; }
 

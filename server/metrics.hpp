@@ -30,7 +30,7 @@ class metrics {
 public:
     void record(route_id route, unsigned status, std::chrono::microseconds duration);
     void add_bytes_received(std::uint64_t n) { bytes_received_.fetch_add(n, relaxed); }
-    void add_rejected() { rejected_.fetch_add(1, relaxed); }
+    void add_rejected() const { rejected_.fetch_add(1, relaxed); } // from const paths too
     void add_in_flight(int delta) { in_flight_.fetch_add(delta, relaxed); }
     void add_connections(int delta) { connections_.fetch_add(delta, relaxed); }
     std::int64_t connections() const { return connections_.load(relaxed); }
@@ -52,7 +52,7 @@ private:
     };
     std::array<per_route, nroutes> routes_{};
     std::atomic<std::uint64_t> bytes_received_{0};
-    std::atomic<std::uint64_t> rejected_{0};
+    mutable std::atomic<std::uint64_t> rejected_{0};
     std::atomic<std::int64_t> in_flight_{0};
     std::atomic<std::int64_t> connections_{0};
 };

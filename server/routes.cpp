@@ -156,6 +156,10 @@ reply tiny(const request& req) {
             {}};
 }
 
+error busy_error() {
+    return {error_kind::overloaded, "the server is busy with other reports; retry shortly"};
+}
+
 // The report's input and panel, pulled out of the request without copying the input.
 struct report_input {
     std::string_view data;
@@ -269,6 +273,10 @@ std::optional<error> check_headers(const app& a, const http::request_header<>& h
                              std::to_string(a.cfg.max_body_nbytes) + " (input up to " +
                              std::to_string(a.cfg.max_input_nbytes) + " bytes)"};
     }
+    if (a.full()) {
+        a.stats.add_rejected();
+        return busy_error();
+    }
     return std::nullopt;
 }
 
@@ -281,6 +289,12 @@ void handle_request(app& a, request&& req, reply_handler reply_to) {
                                    if (r.raw.empty()) r.msg.body().clear();
                                    reply_to(std::move(r));
                                };
+    if (req.target() == "*") { // asterisk-form (RFC 9112 §3.2.4): about the server as a whole
+        if (req.method() == http::verb::options)
+            return done(preflight(req, "GET, HEAD, POST, OPTIONS"));
+        return done(
+            from_error(req, a, {error_kind::bad_request, "the target * is only for OPTIONS"}));
+    }
     const auto path = path_of(req.target());
     const auto method = req.method();
     const bool read = method == http::verb::get || method == http::verb::head;

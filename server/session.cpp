@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -33,6 +34,36 @@ std::string printable(std::string_view s, std::size_t max_nbytes) {
     for (char c : s.substr(0, max_nbytes))
         out += (c > 0x20 && c < 0x7f) ? c : '?';
     return out;
+}
+
+// What Beast accepts but RFC 9112 makes a server refuse, because another hop could frame or
+// route the same bytes differently (request smuggling): a Host count other than one in HTTP/1.1
+// (§3.2), a Transfer-Encoding other than exactly "chunked" (§6.3: chunked not final leaves no
+// reliable length; unknown codings are not decoded), any Transfer-Encoding in HTTP/1.0 (§6.1).
+std::optional<error> framing_error(const request& req) {
+    if (req.version() >= 11 && req.count(http::field::host) != 1)
+        return error{error_kind::bad_request, "send exactly one Host header"};
+    if (auto te = req.find(http::field::transfer_encoding); te != req.end())
+        if (req.version() < 11 || !beast::iequals(te->value(), "chunked"))
+            return error{error_kind::bad_request,
+                         "Transfer-Encoding must be \"chunked\" alone, in HTTP/1.1; or send "
+                         "Content-Length"};
+    return std::nullopt;
+}
+
+// RFC 9112 §3.2.2: a server MUST accept the absolute-form; route it by its path and query.
+// False for a target that is neither origin-form, "*", nor an http(s) URI.
+bool to_origin_form(request& req) {
+    const auto target = req.target();
+    if (target.starts_with('/') || target == "*") return true;
+    auto uri = boost::urls::parse_absolute_uri(target);
+    if (!uri || (uri->scheme_id() != boost::urls::scheme::http &&
+                 uri->scheme_id() != boost::urls::scheme::https))
+        return false;
+    std::string origin = uri->encoded_path().empty() ? "/" : std::string(uri->encoded_path());
+    if (uri->has_query()) origin += "?" + std::string(uri->encoded_query());
+    req.target(origin);
+    return true;
 }
 
 } // namespace
@@ -139,6 +170,10 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
             {error_kind::bad_request, "the request headers are over " +
                                           std::to_string(app_.cfg.max_header_nbytes) + " bytes"});
     if (ec) return fail_request({error_kind::bad_request, "malformed request: " + ec.message()});
+    if (auto e = framing_error(parser_->get())) return fail_request(*e);
+    if (!to_origin_form(parser_->get()))
+        return fail_request(
+            {error_kind::bad_request, "the request target must be a path such as /compress"});
 
     const auto& req = parser_->get();
     route_ = classify(req.method(), req.target());

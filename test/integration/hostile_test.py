@@ -9,7 +9,6 @@ Every error answer must be JSON {"error": ...} in valid UTF-8 with the CORS head
 every case a fresh connection's GET /healthz must answer 200.
 """
 import json
-import os
 import re
 import socket
 import threading

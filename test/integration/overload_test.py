@@ -6,6 +6,7 @@ rss_bound_nbytes). On SIGTERM in-flight uploads are answered and the process exi
 drain deadline; a second signal exits non-zero at once.
 """
 import json
+import mmap
 import os
 import re
 import signal
@@ -77,8 +78,12 @@ def proc_status_nbytes(pid, field):
 
 
 def is_asan(pid):
+    """AddressSanitizer is linked in: libasan (GCC) or the static runtime (clang)."""
     with open(f"/proc/{pid}/maps") as f:
-        return "asan" in f.read()
+        if "libasan" in f.read():
+            return True
+    with open(f"/proc/{pid}/exe", "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        return m.find(b"AddressSanitizer") != -1
 
 
 def multipart_upload(data, boundary=b"------------------------overloadtest"):
@@ -216,10 +221,11 @@ class Overload(unittest.TestCase):
             self.assertEqual(metric(server, "compresstest_in_flight_requests"), 1)  # this scrape
 
             peak = proc_status_nbytes(pid, "VmHWM")
-            bound = rss_bound_nbytes(baseline, CONCURRENT_UPLOADS, compute_threads, is_asan(pid))
+            asan = is_asan(pid)
+            bound = rss_bound_nbytes(baseline, CONCURRENT_UPLOADS, compute_threads, asan)
             print(f"\noverload: {CONCURRENT_UPLOADS} uploads of {UPLOAD_NBYTES} bytes in "
                   f"{elapsed:.1f} s: {dict(sorted(by_status.items()))}; compute_threads="
-                  f"{compute_threads}; baseline RSS {baseline / MIB:.0f} MiB, peak RSS "
+                  f"{compute_threads}; ASan {asan}; baseline RSS {baseline / MIB:.0f} MiB, peak RSS "
                   f"{peak / MIB:.0f} MiB, bound {bound / MIB:.0f} MiB")
             self.assertLess(peak, bound, "peak RSS over the configured bound")
         finally:
