@@ -83,7 +83,8 @@ bool is_valid_utf8(std::string_view s) {
     // A JSON string literal holding s, with the JSON-significant bytes neutralised, is valid
     // exactly when s is valid UTF-8.
     std::string lit = "\"";
-    for (unsigned char ch : s) lit += (ch == '"' || ch == '\\' || ch < 0x20) ? ' ' : char(ch);
+    for (unsigned char ch : s)
+        lit += (ch == '"' || ch == '\\' || ch < 0x20) ? ' ' : char(ch);
     lit += '"';
     boost::json::parse(lit, ec, {}, strict);
     return !ec;
