@@ -24,6 +24,17 @@ def setUpModule():
     TEXT_100K = text_file(os.path.join(TMP, "100k.txt"), 100 * 1024)
 
 
+def wait_for_admitted(test, server, n, timeout_s=30):
+    """Polls /metrics until n reports are admitted (running or queued); fails the test if not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        _, _, m = curl(server.url + "/metrics")
+        if re.search(rb"compresstest_reports_admitted %d\b" % n, m):
+            return
+        time.sleep(0.02)
+    test.fail(f"{n} reports were not admitted within {timeout_s} s")
+
+
 def post_in_thread(url, results, key, *args):
     def run():
         try:
@@ -306,14 +317,7 @@ class Overload(unittest.TestCase):
             for i in range(2):
                 threads.append(post_in_thread(server.url + "/compress", results, i,
                                               "-F", f"fileUpload=@{TEXT_3MB}", "-F", slow))
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                _, _, m = curl(server.url + "/metrics")
-                if re.search(rb"compresstest_reports_admitted 2\b", m):
-                    break
-                time.sleep(0.05)
-            else:
-                self.fail("reports were not admitted")
+            wait_for_admitted(self, server, 2)
             # Both compute slots are taken; quick routes still answer, before the reports.
             status, _, _ = curl(server.url + "/healthz", timeout=5)
             self.assertEqual(status, 200)
@@ -342,14 +346,7 @@ class Shutdown(unittest.TestCase):
         for i in range(4):
             threads.append(post_in_thread(server.url + "/compress", results, i,
                                           "-F", f"fileUpload=@{TEXT_3MB}"))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            _, _, m = curl(server.url + "/metrics")
-            if re.search(rb"compresstest_reports_admitted 4\b", m):
-                break
-            time.sleep(0.02)
-        else:
-            self.fail("uploads did not arrive")
+        wait_for_admitted(self, server, 4)
         server.proc.send_signal(signal.SIGTERM)
         time.sleep(0.2)
         with self.assertRaises(OSError):  # no longer accepting
