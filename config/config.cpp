@@ -72,6 +72,20 @@ std::optional<std::string> set_listen(config& c, const std::string& s) {
     return std::nullopt;
 }
 
+option_row switch_option(const char* name, const char* help, bool config::*field) {
+    return {name, help,
+            [=](config& c, const std::string& s) -> std::optional<std::string> {
+                if (s == "on" || s == "true" || s == "1")
+                    c.*field = true;
+                else if (s == "off" || s == "false" || s == "0")
+                    c.*field = false;
+                else
+                    return "on or off";
+                return std::nullopt;
+            },
+            [=](const config& c) { return std::string(c.*field ? "on" : "off"); }};
+}
+
 const std::vector<option_row>& rows() {
     constexpr std::size_t big = std::size_t{1} << 40;
     static const std::vector<option_row> table = {
@@ -103,6 +117,9 @@ const std::vector<option_row>& rows() {
              return std::nullopt;
          },
          [](const config& c) { return c.compute_priority; }},
+        switch_option("pin-compute-threads",
+                      "pin compression thread i to the i-th CPU the process may use: on or off",
+                      &config::pin_compute_threads),
         count_option<unsigned>("retry-after-s", "Retry-After seconds on 503",
                                &config::retry_after_s, 0, 3600),
         count_option<std::size_t>("max-input-bytes", "largest text or file to compress",
@@ -127,17 +144,8 @@ const std::vector<option_row>& rows() {
                   &config::drain_timeout, 0),
         ms_option("timer-resolution-ms", "how often deadlines are checked",
                   &config::timer_resolution, 1),
-        {"access-log", "one line per request on stdout: on or off",
-         [](config& c, const std::string& s) -> std::optional<std::string> {
-             if (s == "on" || s == "true" || s == "1")
-                 c.access_log = true;
-             else if (s == "off" || s == "false" || s == "0")
-                 c.access_log = false;
-             else
-                 return "on or off";
-             return std::nullopt;
-         },
-         [](const config& c) { return std::string(c.access_log ? "on" : "off"); }},
+        switch_option("access-log", "one line per request on stdout: on or off",
+                      &config::access_log),
     };
     return table;
 }

@@ -29,6 +29,10 @@ struct config {
     // Compute threads' CPU priority: "idle" (SCHED_IDLE: they run only on CPU time no other
     // thread wants, so I/O threads preempt them at once), "low" (nice 10) or "normal".
     std::string compute_priority = "idle";
+    // Pin compute thread i to the i-th CPU of the process's affinity mask (round robin). Linux
+    // lets an idle-priority thread that migrates between CPUs win a whole scheduler tick (4 ms
+    // at HZ=250) from a busy I/O thread; pinned, one per CPU, they do not (bench/README.md).
+    bool pin_compute_threads = true;
 
     // Input limits
     std::size_t max_input_nbytes = 3 * 1024 * 1024;            // the text or file itself

@@ -3,11 +3,11 @@
 
 namespace compresstest {
 
-thread_pool::thread_pool(std::size_t nthreads, std::function<void()> on_thread_start) {
+thread_pool::thread_pool(std::size_t nthreads, std::function<void(std::size_t)> on_thread_start) {
     threads_.reserve(nthreads);
     for (std::size_t i = 0; i < nthreads; ++i)
-        threads_.emplace_back([this, on_thread_start] {
-            if (on_thread_start) on_thread_start();
+        threads_.emplace_back([this, on_thread_start, i] {
+            if (on_thread_start) on_thread_start(i);
             run();
         });
 }

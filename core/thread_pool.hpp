@@ -16,8 +16,10 @@ namespace compresstest {
 // finishes every queued task, then joins.
 class thread_pool {
 public:
-    // on_thread_start runs first on each worker thread (the server lowers their priority).
-    explicit thread_pool(std::size_t nthreads, std::function<void()> on_thread_start = {});
+    // on_thread_start(i) runs first on worker thread i, 0 <= i < nthreads (the server lowers
+    // their priority and pins each to a CPU).
+    explicit thread_pool(std::size_t nthreads,
+                         std::function<void(std::size_t)> on_thread_start = {});
     ~thread_pool();
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;

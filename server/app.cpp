@@ -7,7 +7,10 @@
 #include <boost/json.hpp>
 
 #include <thread>
+#include <vector>
 
+#include <fmt/format.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -37,7 +40,22 @@ std::string build_codecs_json(const config& c) {
            "\n";
 }
 
+// The CPUs this process may run on (a container's cpuset, taskset), in ascending order.
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+    return cpus;
+}
+
 } // namespace
+
+void name_this_thread(const std::string& name) {
+    ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str()); // Linux: 15 + NUL
+}
 
 std::size_t thread_count(std::size_t configured) {
     if (configured != 0) return configured;
@@ -48,7 +66,10 @@ std::size_t thread_count(std::size_t configured) {
 app::app(config c)
     : cfg(std::move(c)), codecs_json(build_codecs_json(cfg)),
       compute_(thread_count(cfg.compute_threads),
-               [priority = cfg.compute_priority] {
+               [priority = cfg.compute_priority,
+                cpus = cfg.pin_compute_threads ? allowed_cpus()
+                                               : std::vector<int>{}](std::size_t index) {
+                   name_this_thread(fmt::format("compute-{}", index));
                    // Codecs get the CPU that I/O threads leave, which keeps /healthz and /tiny
                    // fast while reports saturate every core. Linux applies both per thread.
                    if (priority == "idle") {
@@ -56,6 +77,12 @@ app::app(config c)
                        ::sched_setscheduler(0, SCHED_IDLE, &param);
                    } else if (priority == "low") {
                        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), low_nice);
+                   }
+                   if (!cpus.empty()) {
+                       cpu_set_t set;
+                       CPU_ZERO(&set);
+                       CPU_SET(cpus[index % cpus.size()], &set);
+                       ::sched_setaffinity(0, sizeof set, &set); // best effort, like priority
                    }
                }),
       capacity_(compute_.size() + cfg.queue_length) {}

@@ -38,6 +38,9 @@ private:
     std::atomic<std::size_t> admitted_{0};
 };
 
+// Names the calling thread (first 15 bytes) for top -H, ps -L and /proc/PID/task/*/comm.
+void name_this_thread(const std::string& name);
+
 // Resolves 0 ("one per hardware thread") to a count.
 std::size_t thread_count(std::size_t configured);
 

@@ -51,6 +51,15 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
     std::vector<std::unique_ptr<worker>> workers;
     try {
         asio::ip::tcp::endpoint ep{address, cfg.listen_port};
+        if (ep.port() != 0) {
+            // SO_REUSEPORT would let this process share a port another instance (same user)
+            // already serves, splitting its traffic silently: bind once without it to refuse.
+            asio::io_context probe_context;
+            asio::ip::tcp::acceptor probe(probe_context);
+            probe.open(ep.protocol());
+            probe.set_option(asio::socket_base::reuse_address(true));
+            probe.bind(ep);
+        }
         for (std::size_t i = 0; i < nworkers; ++i) {
             workers.push_back(std::make_unique<worker>(application, ep));
             ep = workers.front()->local_endpoint(); // port 0: the others join the chosen port
@@ -76,8 +85,9 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
     std::atomic<std::size_t> running{nworkers};
     std::atomic<bool> forced{false};
     std::vector<std::thread> threads;
-    for (auto& w : workers)
-        threads.emplace_back([&, w = w.get()] {
+    for (std::size_t i = 0; i < workers.size(); ++i)
+        threads.emplace_back([&, i, w = workers[i].get()] {
+            name_this_thread(fmt::format("io-{}", i));
             w->run();
             if (running.fetch_sub(1) == 1)
                 asio::post(control, [&] {

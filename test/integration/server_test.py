@@ -403,6 +403,62 @@ class Configuration(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_second_server_on_a_port_in_use_exits_1_instead_of_sharing_it(self):
+        first = Server()
+        try:
+            r = self.run_binary("serve", "--listen", f"127.0.0.1:{first.port}")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(f"cannot listen on 127.0.0.1:{first.port}", r.stderr)
+            self.assertNotIn("listening on", r.stdout)
+            self.assertEqual(curl(first.url + "/healthz")[0], 200)
+        finally:
+            first.stop()
+
+    def compute_threads(self, server):
+        """(comm, allowed CPU list, scheduling policy) of each compute-N thread."""
+        tasks = f"/proc/{server.proc.pid}/task"
+        found = []
+        for tid in os.listdir(tasks):
+            with open(f"{tasks}/{tid}/comm") as f:
+                comm = f.read().strip()
+            if not comm.startswith("compute-"):
+                continue
+            with open(f"{tasks}/{tid}/status") as f:
+                allowed = re.search(r"^Cpus_allowed_list:\s*(\S+)", f.read(), re.M).group(1)
+            with open(f"{tasks}/{tid}/stat") as f:
+                policy = int(f.read().rsplit(")", 1)[1].split()[38])  # field 41
+            found.append((comm, allowed, policy))
+        return sorted(found)
+
+    def test_compute_threads_are_idle_priority_and_pinned_one_cpu_each_round_robin(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        n = 2 * len(cpus) + 1
+        server = Server("--compute-threads", str(n))
+        try:
+            found = self.compute_threads(server)
+        finally:
+            server.stop()
+        self.assertEqual([c for c, _, _ in found], sorted(f"compute-{i}" for i in range(n)))
+        by_index = {int(c.split("-")[1]): (a, p) for c, a, p in found}
+        for i in range(n):
+            allowed, policy = by_index[i]
+            self.assertEqual(allowed, str(cpus[i % len(cpus)]), f"compute-{i}")
+            self.assertEqual(policy, os.SCHED_IDLE, f"compute-{i}")
+
+    def test_unpinned_normal_priority_compute_threads_keep_the_process_cpus(self):
+        server = Server("--pin-compute-threads", "off", "--compute-priority", "normal",
+                        "--compute-threads", "2")
+        try:
+            found = self.compute_threads(server)
+            with open(f"/proc/{server.proc.pid}/status") as f:
+                process_allowed = re.search(r"^Cpus_allowed_list:\s*(\S+)", f.read(), re.M).group(1)
+        finally:
+            server.stop()
+        self.assertEqual(len(found), 2)
+        for comm, allowed, policy in found:
+            self.assertEqual(allowed, process_allowed, comm)
+            self.assertEqual(policy, os.SCHED_OTHER, comm)
+
     def test_access_log_off_prints_no_request_lines(self):
         server = Server("--access-log", "off")
         curl(server.url + "/healthz")

@@ -50,6 +50,7 @@ TEST(config, invalid_values_are_refused_naming_the_option) {
         {{"--listen", "8080"}, "--listen"},
         {{"--idle-timeout-ms", "-5"}, "--idle-timeout-ms"},
         {{"--access-log", "maybe"}, "--access-log"},
+        {{"--pin-compute-threads", "sometimes"}, "--pin-compute-threads"},
         {{"--max-input-bytes", "0"}, "--max-input-bytes"},
         {{"--no-such-option"}, "no-such-option"},
     };
@@ -61,6 +62,21 @@ TEST(config, invalid_values_are_refused_naming_the_option) {
     auto e = parse_config({}, {"COMPRESSTEST_MAX_CONNECTIONS=none"});
     ASSERT_FALSE(e);
     EXPECT_NE(e.err().message.find("COMPRESSTEST_MAX_CONNECTIONS"), std::string::npos);
+}
+
+TEST(config, switches_take_on_off_true_false_1_0) {
+    const std::pair<std::string, bool> words[] = {{"on", true},     {"off", false}, {"true", true},
+                                                  {"false", false}, {"1", true},    {"0", false}};
+    auto d = parse_config({}, {});
+    ASSERT_TRUE(d);
+    EXPECT_TRUE(d->cfg.pin_compute_threads);
+    EXPECT_TRUE(d->cfg.access_log);
+    for (const auto& [word, value] : words) {
+        auto c = parse_config({"--pin-compute-threads", word}, {"COMPRESSTEST_ACCESS_LOG=" + word});
+        ASSERT_TRUE(c) << word;
+        EXPECT_EQ(c->cfg.pin_compute_threads, value) << word;
+        EXPECT_EQ(c->cfg.access_log, value) << word;
+    }
 }
 
 TEST(config, help_and_version_exit_with_text) {
