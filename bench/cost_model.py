@@ -223,7 +223,7 @@ def render(res, prices, a, volumes, lambda_memory_mb, basis="cpu"):
             "cores sustain; the single-thread report's CPU time), since this machine's cores are "
             "shared with other work; `--basis wall` uses wrk's req/s and elapsed times instead."
             if basis == "cpu"
-            else "wrk's req/s at 8 connections and the best single-thread elapsed time."
+            else "wrk's req/s at 8 connections and the median single-thread elapsed time."
         ),
         f"- Elastic Beanstalk: each instance serves the capacity measured here "
         f"({res['host']['nproc']} cores) scaled by its vCPUs — optimistic for x86 types whose 2 vCPUs "

@@ -4,6 +4,7 @@
 Usage: bench/table.py RESULTS.json
 """
 import json
+import statistics
 import sys
 
 # gzip, zlib and deflate at one level share one compression (sizes derived from deflate's).
@@ -44,6 +45,14 @@ def cpu_per_request_ms(run):
     return run["server_cpu_ms"] / run["requests"]
 
 
+def fmt_busy(run, wall_ms):
+    """The load generator's CPU time as a share of one core over the measured time: near 100 %,
+    wrk (one thread) is the bottleneck and req/s measures the client as much as the server."""
+    if run.get("client_cpu_ms") is None:
+        return "–"
+    return f"{100 * run['client_cpu_ms'] / wall_ms:.0f}%"
+
+
 def fmt_mib(kib):
     return f"{kib / 1024:.1f} MiB"
 
@@ -64,6 +73,32 @@ def codec_tasks(report):
             label = f"{r['codec']}:{r['level']}"
         tasks[label] = r["compress_ms"]
     return tasks
+
+
+def summarize_rounds(tiny):
+    """Adds each TinySite measurement's summary over tiny["rounds"]: the median of the rounds'
+    req/s, p50 and p99; requests, errors and server CPU time summed (so CPU per request is the
+    whole run's); the median of server_elapsed_ms."""
+    for key in ("compresstest", "nginx", "loaded", "loaded_background"):
+        runs = [r[key] for r in tiny["rounds"]]
+        summary = {k: statistics.median(run[k] for run in runs) for k in ("rps", "p50_ms", "p99_ms")}
+        for k in ("requests", "non2xx", "socket_errors"):
+            summary[k] = sum(run[k] for run in runs)
+        for k in ("server_cpu_ms", "client_cpu_ms"):
+            cpu = [run[k] for run in runs if run.get(k) is not None]
+            summary[k] = sum(cpu) if len(cpu) == len(runs) else None
+        elapsed = [run["server_elapsed_ms"] for run in runs if run["server_elapsed_ms"] is not None]
+        summary["server_elapsed_ms"] = statistics.median(elapsed) if elapsed else None
+        tiny[key] = summary
+
+
+def per_round_line(rounds, a, b, text, key):
+    """One line with A's and B's figure in every round and their ratio, so noise shows."""
+    fmt = fmt_rps if key == "rps" else fmt_ms
+    parts = [
+        f"{fmt(r[a][key])} vs {fmt(r[b][key])} ({fmt_ratio(r[a][key], r[b][key])})" for r in rounds
+    ]
+    return f"Each round, {text}: " + "; ".join(parts) + "."
 
 
 def render(res):
@@ -89,28 +124,43 @@ def render(res):
 
     t = res["tiny"]
     ct, ngx = t["compresstest"], t["nginx"]
-    out.append(f"### TinySite, keep-alive (`wrk -t1 -c64 -d{dur}s --latency`, GET /tiny)")
+    rounds = t["rounds"]
+    out.append(
+        f"### TinySite, keep-alive (`wrk -t1 -c64 -d{t['duration_s']}s --latency`, GET /tiny; "
+        f"median of {len(rounds)} interleaved rounds)"
+    )
     out.append("")
     out.append(
-        "| server | req/s | p50 | p99 | server CPU per request | response bytes | peak RSS | errors |"
+        "| server | req/s | p50 | p99 | server CPU per request | wrk's CPU busy | response bytes "
+        "| peak RSS | errors |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    wall_ms = len(rounds) * t["duration_s"] * 1000
     out.append(
         f"| compresstest | {fmt_rps(ct['rps'])} | {fmt_ms(ct['p50_ms'])} | {fmt_ms(ct['p99_ms'])} "
-        f"| {fmt_ms(cpu_per_request_ms(ct))} "
+        f"| {fmt_ms(cpu_per_request_ms(ct))} | {fmt_busy(ct, wall_ms)} "
         f"| {t['compresstest_response_nbytes']} | {fmt_mib(t['compresstest_peak_rss_kib'])} "
         f"| {fmt_errors(ct)} |"
     )
     out.append(
         f"| nginx 1.22 (2 workers, same {t['body_nbytes']}-byte body from a file) "
         f"| {fmt_rps(ngx['rps'])} | {fmt_ms(ngx['p50_ms'])} | {fmt_ms(ngx['p99_ms'])} "
-        f"| {fmt_ms(cpu_per_request_ms(ngx))} | {t['nginx_response_nbytes']} | – | {fmt_errors(ngx)} |"
+        f"| {fmt_ms(cpu_per_request_ms(ngx))} | {fmt_busy(ngx, wall_ms)} "
+        f"| {t['nginx_response_nbytes']} | – | {fmt_errors(ngx)} |"
     )
     ct_cpu, ngx_cpu = cpu_per_request_ms(ct), cpu_per_request_ms(ngx)
     out.append(
         f"| **compresstest ÷ nginx** | {fmt_ratio(ct['rps'], ngx['rps'])} "
         f"| {fmt_ratio(ct['p50_ms'], ngx['p50_ms'])} | {fmt_ratio(ct['p99_ms'], ngx['p99_ms'])} "
-        f"| {fmt_ratio(ct_cpu, ngx_cpu)} | | | |"
+        f"| {fmt_ratio(ct_cpu, ngx_cpu)} | | | | |"
+    )
+    out.append("")
+    out.append(per_round_line(rounds, "compresstest", "nginx", "req/s of compresstest vs nginx", "rps"))
+    out.append("")
+    out.append(
+        "wrk drives the load from one thread (`-t1`) on the same cores: where its CPU is near 100 % "
+        "of a core, the client caps req/s for either server, and the server CPU per request is the "
+        "fairer comparison of the two."
     )
     out.append("")
 
@@ -136,6 +186,8 @@ def render(res):
         f"| {fmt_ratio(loaded['p50_ms'], ct['p50_ms'])} | {fmt_ratio(loaded['p99_ms'], ct['p99_ms'])} "
         "| | | | |"
     )
+    out.append("")
+    out.append(per_round_line(rounds, "loaded", "compresstest", "TinySite p99 saturated vs idle", "p99_ms"))
     out.append(f"\nPeak RSS of that server: {fmt_mib(t['loaded_peak_rss_kib'])}.")
     out.append("")
 
@@ -166,8 +218,9 @@ def render(res):
 
     nproc = host["nproc"]
     out.append(
-        "### Codec limit (same inputs and panel; `compresstest report --json`, best `elapsed_ms` "
-        "of 5 runs, 3 for inputs over 1 MB; CPU time = user + system of the best run by CPU, less "
+        "### Codec limit (same inputs and panel; `compresstest report --json`, median `elapsed_ms` "
+        "of 5 runs, like the 1-connection p50 it is compared with; CPU time = median user + system, "
+        "less "
         f"the CLI's start-up of {fmt_ms(res['cli_startup_cpu_ms'])})"
     )
     out.append("")

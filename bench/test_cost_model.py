@@ -36,7 +36,9 @@ def results():
             "body_nbytes": 468, "compresstest": wrk_run(100000, 0.5), "compresstest_response_nbytes": 535,
             "compresstest_peak_rss_kib": 6000, "nginx": wrk_run(80000, 0.6), "nginx_response_nbytes": 611,
             "loaded": wrk_run(50000, 1.0), "loaded_background": wrk_run(1.5, 2000, 1900),
-            "loaded_peak_rss_kib": 40000,
+            "loaded_peak_rss_kib": 40000, "duration_s": 5,
+            "rounds": [{"compresstest": wrk_run(100000, 0.5), "nginx": wrk_run(80000, 0.6),
+                        "loaded": wrk_run(50000, 1.0), "loaded_background": wrk_run(1.5, 2000, 1900)}],
         },
         "reports": [{
             "name": "text-3m", "input_nbytes": 3145728, "c1": wrk_run(1.2, 800, 760),
@@ -57,6 +59,21 @@ class CostModelTest(unittest.TestCase):
         tiers = [[300, 1.00], [None, 0.90]]
         self.assertAlmostEqual(cost_model.tiered_cost(100e6, tiers), 100.0)
         self.assertAlmostEqual(cost_model.tiered_cost(400e6, tiers), 300.0 + 90.0)
+
+    def test_rounds_summarize_as_medians_with_counts_and_cpu_summed(self):
+        rounds = [{k: wrk_run(rps, p50, cpu_ms=cpu) for k in
+                   ("compresstest", "nginx", "loaded", "loaded_background")}
+                  for rps, p50, cpu in ((100, 1.0, 10.0), (300, 0.2, 30.0), (200, 5.0, 20.0))]
+        rounds[2]["nginx"]["non2xx"] = 4
+        tiny = {"rounds": rounds}
+        table.summarize_rounds(tiny)
+        ct = tiny["compresstest"]
+        self.assertEqual((ct["rps"], ct["p50_ms"], ct["p99_ms"]), (200, 1.0, 2.0))
+        self.assertEqual((ct["requests"], ct["server_cpu_ms"]), (300, 60.0))
+        self.assertEqual(tiny["nginx"]["non2xx"], 4)
+        self.assertIsNone(ct["server_elapsed_ms"])
+        line = table.per_round_line(rounds, "compresstest", "nginx", "req/s", "rps")
+        self.assertEqual(line.count("(1.00×)"), 3)
 
     def test_shared_deflate_compression_is_counted_once(self):
         tasks = table.codec_tasks(single_thread_report())

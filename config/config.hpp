@@ -31,7 +31,7 @@ struct config {
     std::string compute_priority = "idle";
     // Pin compute thread i to the i-th CPU of the process's affinity mask (round robin). Linux
     // lets an idle-priority thread that migrates between CPUs win a whole scheduler tick (4 ms
-    // at HZ=250) from a busy I/O thread; pinned, one per CPU, they do not (bench/README.md).
+    // at HZ=250) from a busy I/O thread; pinned, one per CPU, they do not (README, "Benchmarks").
     bool pin_compute_threads = true;
 
     // Input limits

@@ -1,6 +1,8 @@
 // The HTTP types shared by the socket server and the Lambda adapter.
 #pragma once
 
+#include "pooled_allocator.hpp"
+
 #include <boost/beast/http.hpp>
 
 #include <functional>
@@ -9,7 +11,11 @@
 namespace compresstest {
 
 namespace http = boost::beast::http;
-using request = http::request<http::string_body>;
+// Request header fields come from per-thread recycled blocks (pooled_allocator.hpp).
+using request_fields = http::basic_fields<pooled_allocator<char>>;
+using request = http::request<http::string_body, request_fields>;
+using request_parser = http::request_parser<http::string_body, pooled_allocator<char>>;
+using request_header = http::request_header<request_fields>;
 using response = http::response<http::string_body>;
 
 // What handle_request answers: a Beast message, or bytes already serialized (TinySite)

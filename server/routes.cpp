@@ -254,7 +254,7 @@ route_id classify(http::verb method, std::string_view target) {
     return route_id::other;
 }
 
-std::optional<error> check_headers(const app& a, const http::request_header<>& h) {
+std::optional<error> check_headers(const app& a, const request_header& h) {
     if (classify(h.method(), h.target()) != route_id::report || h.method() != http::verb::post)
         return std::nullopt;
     const auto mt = media_type(h[http::field::content_type]);

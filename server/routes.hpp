@@ -18,7 +18,7 @@ void handle_request(app& a, request&& req, reply_handler done);
 // Checks made from the headers alone, before any body is read: a body that would be refused
 // (413 over max_body_nbytes, 415 wrong content type) is refused without reading it, which is
 // also how "Expect: 100-continue" gets its immediate answer.
-std::optional<error> check_headers(const app& a, const http::request_header<>& h);
+std::optional<error> check_headers(const app& a, const request_header& h);
 
 // Which metrics label a request counts under.
 route_id classify(http::verb method, std::string_view target);

@@ -228,11 +228,13 @@ void session::do_handle() {
     app_.stats.add_in_flight(1);
     // Quick routes answer on this thread before handle_request returns: write directly.
     // Reports answer from a compute thread: hop back to this session's thread first.
-    auto self = shared_from_this();
-    handle_request(app_, std::move(req), [self](reply r) {
-        if (std::this_thread::get_id() == self->thread_id_) return self->do_write(std::move(r));
-        auto& ioc = self->worker_.context();
-        asio::post(ioc, [self, r = std::move(r)]() mutable { self->do_write(std::move(r)); });
+    self_while_handling_ = shared_from_this();
+    handle_request(app_, std::move(req), [this](reply r) {
+        if (std::this_thread::get_id() == thread_id_) return do_write(std::move(r));
+        asio::post(worker_.context(),
+                   [self = std::move(self_while_handling_), r = std::move(r)]() mutable {
+                       self->do_write(std::move(r));
+                   });
     });
 }
 
@@ -249,6 +251,8 @@ void session::fail_request(const error& e) {
 }
 
 void session::do_write(reply r) {
+    // On this thread now: the pending write (or nothing, if closed) keeps the session alive.
+    auto keep = std::move(self_while_handling_);
     if (phase_ == phase::closed) {
         app_.stats.add_in_flight(-1);
         return;

@@ -51,7 +51,10 @@ private:
     worker& worker_;
     app& app_;
     boost::beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<request_parser> parser_;
+    // Holds this session alive from handle_request until its reply is written, so the reply
+    // handler needs only a plain pointer (which std::function stores without allocating).
+    std::shared_ptr<session> self_while_handling_;
     phase phase_ = phase::idle;
     worker::clock::time_point deadline_;
     bool timed_out_ = false;

@@ -167,7 +167,7 @@ private:
                                          std::string body, std::string_view error_type,
                                          std::optional<milliseconds> timeout,
                                          std::size_t body_limit) {
-        http::request<http::string_body> req{method, target, 11};
+        request req{method, target, 11};
         req.set(http::field::host, host_ + ":" + port_);
         req.set(http::field::user_agent, "compresstest/" COMPRESSTEST_VERSION);
         if (!error_type.empty()) {

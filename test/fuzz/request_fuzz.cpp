@@ -156,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ct::app& a = application();
     std::string_view in(reinterpret_cast<const char*>(data), size);
     for (std::size_t n = 0; n < max_messages && !in.empty(); ++n) {
-        http::request_parser<http::string_body> parser;
+        ct::request_parser parser;
         parser.header_limit(static_cast<std::uint32_t>(a.cfg.max_header_nbytes));
         parser.body_limit(a.cfg.max_body_nbytes);
         parser.eager(false); // headers first, as the session reads them
