@@ -15,6 +15,7 @@ enum class error_kind {
     method_not_allowed, // wrong method for the route (405)
     timeout,            // client too slow (408)
     too_large,          // input or body over the limit (413)
+    headers_too_large,  // request line and header block over the limit (431, RFC 6585)
     unsupported_type,   // content type not accepted (415)
     unprocessable,      // well-formed but refused: both fields, unknown codec, level, budget (422)
     overloaded,         // compute queue full (503)

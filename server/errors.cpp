@@ -56,6 +56,8 @@ http::status status_of(error_kind kind) {
         return http::status::request_timeout;
     case error_kind::too_large:
         return http::status::payload_too_large;
+    case error_kind::headers_too_large:
+        return http::status::request_header_fields_too_large;
     case error_kind::unsupported_type:
         return http::status::unsupported_media_type;
     case error_kind::unprocessable:

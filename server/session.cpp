@@ -167,7 +167,7 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
     }
     if (ec == http::error::header_limit)
         return fail_request(
-            {error_kind::bad_request, "the request headers are over " +
+            {error_kind::headers_too_large, "the request line and headers are over " +
                                           std::to_string(app_.cfg.max_header_nbytes) + " bytes"});
     if (ec) return fail_request({error_kind::bad_request, "malformed request: " + ec.message()});
     if (auto e = framing_error(parser_->get())) return fail_request(*e);
