@@ -7,6 +7,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <fmt/format.h>
 
@@ -64,6 +65,11 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
             workers.push_back(std::make_unique<worker>(application, ep));
             ep = workers.front()->local_endpoint(); // port 0: the others join the chosen port
         }
+    } catch (const boost::system::system_error& ex) {
+        // The code's message alone ("Address already in use"): what() adds Boost's source path.
+        std::cerr << "compresstest serve: cannot listen on " << cfg.listen_host << ':'
+                  << cfg.listen_port << ": " << ex.code().message() << '\n';
+        return 1;
     } catch (const std::exception& ex) {
         std::cerr << "compresstest serve: cannot listen on " << cfg.listen_host << ':'
                   << cfg.listen_port << ": " << ex.what() << '\n';

@@ -408,7 +408,9 @@ class Configuration(unittest.TestCase):
         try:
             r = self.run_binary("serve", "--listen", f"127.0.0.1:{first.port}")
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn(f"cannot listen on 127.0.0.1:{first.port}", r.stderr)
+            self.assertIn(f"cannot listen on 127.0.0.1:{first.port}: Address already in use",
+                          r.stderr)
+            self.assertNotIn("/usr/include", r.stderr)
             self.assertNotIn("listening on", r.stdout)
             self.assertEqual(curl(first.url + "/healthz")[0], 200)
         finally:
