@@ -126,6 +126,10 @@ const std::vector<option_row>& rows() {
                                   &config::max_input_nbytes, 1, big),
         count_option<std::size_t>("max-body-bytes", "largest request body, form included",
                                   &config::max_body_nbytes, 1, big),
+        count_option<std::size_t>(
+            "max-body-memory-bytes",
+            "request bodies held at once, all connections (more get 503 from the headers)",
+            &config::max_body_memory_nbytes, 1, big),
         count_option<std::size_t>("max-header-bytes", "largest request header block",
                                   &config::max_header_nbytes, 512, 1 << 20),
         count_option<std::size_t>("max-form-parts", "parts in one multipart form",
@@ -245,6 +249,9 @@ result<parsed_config> parse_config(const std::vector<std::string>& args,
     if (out.cfg.max_body_nbytes < out.cfg.max_input_nbytes)
         return error{error_kind::bad_request,
                      "--max-body-bytes must be at least --max-input-bytes"};
+    if (out.cfg.max_body_memory_nbytes < out.cfg.max_body_nbytes)
+        return error{error_kind::bad_request,
+                     "--max-body-memory-bytes must be at least --max-body-bytes"};
     return out;
 }
 

@@ -37,6 +37,9 @@ struct config {
     // Input limits
     std::size_t max_input_nbytes = 3 * 1024 * 1024;            // the text or file itself
     std::size_t max_body_nbytes = 3 * 1024 * 1024 + 64 * 1024; // whole body, form included
+    // Bodies being received or held, all connections together: a body that would go over is
+    // refused from its headers with 503, so memory is bounded whatever the connection count.
+    std::size_t max_body_memory_nbytes = 256 * 1024 * 1024;
     std::size_t max_header_nbytes = 16 * 1024;
     std::size_t max_form_parts = 16;
     std::size_t max_part_header_nbytes = 8 * 1024;

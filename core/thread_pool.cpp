@@ -1,15 +1,22 @@
 // A fixed-size pool of worker threads draining one FIFO queue.
 #include "thread_pool.hpp"
 
+#include <latch>
+
 namespace compresstest {
 
 thread_pool::thread_pool(std::size_t nthreads, std::function<void(std::size_t)> on_thread_start) {
     threads_.reserve(nthreads);
+    // Returns once every thread has run on_thread_start: a caller that goes on to announce
+    // itself (the server's start-up line) has its threads named, prioritised and pinned.
+    std::latch started(static_cast<std::ptrdiff_t>(nthreads));
     for (std::size_t i = 0; i < nthreads; ++i)
-        threads_.emplace_back([this, on_thread_start, i] {
+        threads_.emplace_back([this, &on_thread_start, &started, i] {
             if (on_thread_start) on_thread_start(i);
+            started.count_down();
             run();
         });
+    started.wait();
 }
 
 thread_pool::~thread_pool() {

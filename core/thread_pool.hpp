@@ -17,7 +17,7 @@ namespace compresstest {
 class thread_pool {
 public:
     // on_thread_start(i) runs first on worker thread i, 0 <= i < nthreads (the server lowers
-    // their priority and pins each to a CPU).
+    // their priority and pins each to a CPU); the constructor returns after all of them ran.
     explicit thread_pool(std::size_t nthreads,
                          std::function<void(std::size_t)> on_thread_start = {});
     ~thread_pool();

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -97,6 +98,19 @@ bool app::try_admit() {
 
 void app::release() {
     admitted_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+bool app::try_reserve_body(std::size_t nbytes) {
+    std::size_t n = body_reserved_.load(std::memory_order_relaxed);
+    do {
+        if (nbytes > cfg.max_body_memory_nbytes - std::min(n, cfg.max_body_memory_nbytes))
+            return false;
+    } while (!body_reserved_.compare_exchange_weak(n, n + nbytes, std::memory_order_acq_rel));
+    return true;
+}
+
+void app::release_body(std::size_t nbytes) {
+    body_reserved_.fetch_sub(nbytes, std::memory_order_acq_rel);
 }
 
 } // namespace compresstest

@@ -30,12 +30,22 @@ public:
     // its body is read (the admission itself still happens after the body).
     bool full() const { return reports_admitted() >= capacity_; }
 
+    // The body memory budget (cfg.max_body_memory_nbytes), reserved from a request's headers
+    // (its Content-Length, or the body limit when chunked) before any body byte is read and
+    // released when its answer is written or the connection closes.
+    bool try_reserve_body(std::size_t nbytes);
+    void release_body(std::size_t nbytes);
+    std::size_t body_nbytes_reserved() const {
+        return body_reserved_.load(std::memory_order_relaxed);
+    }
+
     thread_pool& compute() { return compute_; }
 
 private:
     thread_pool compute_;
     const std::size_t capacity_;
     std::atomic<std::size_t> admitted_{0};
+    std::atomic<std::size_t> body_reserved_{0};
 };
 
 // Names the calling thread (first 15 bytes) for top -H, ps -L and /proc/PID/task/*/comm.

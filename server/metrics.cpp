@@ -23,7 +23,8 @@ void metrics::record(route_id route, unsigned status, std::chrono::microseconds 
     r.sum_us.fetch_add(static_cast<std::uint64_t>(duration.count()), relaxed);
 }
 
-std::string metrics::exposition(std::size_t queue_depth, std::size_t reports_admitted) const {
+std::string metrics::exposition(std::size_t queue_depth, std::size_t reports_admitted,
+                                std::size_t body_nbytes_reserved) const {
     fmt::memory_buffer out;
     auto it = std::back_inserter(out);
     fmt::format_to(it,
@@ -77,14 +78,18 @@ std::string metrics::exposition(std::size_t queue_depth, std::size_t reports_adm
         "# HELP compresstest_reports_admitted Reports running or queued.\n"
         "# TYPE compresstest_reports_admitted gauge\n"
         "compresstest_reports_admitted {}\n"
-        "# HELP compresstest_rejected_total Reports refused with 503 (queue full).\n"
+        "# HELP compresstest_body_bytes_reserved Request body bytes being received or held.\n"
+        "# TYPE compresstest_body_bytes_reserved gauge\n"
+        "compresstest_body_bytes_reserved {}\n"
+        "# HELP compresstest_rejected_total Requests refused with 503 (report queue full, or "
+        "body memory budget spent).\n"
         "# TYPE compresstest_rejected_total counter\n"
         "compresstest_rejected_total {}\n"
         "# HELP compresstest_received_bytes_total Request bytes read (headers and bodies).\n"
         "# TYPE compresstest_received_bytes_total counter\n"
         "compresstest_received_bytes_total {}\n",
         in_flight_.load(relaxed), connections_.load(relaxed), queue_depth, reports_admitted,
-        rejected_.load(relaxed), bytes_received_.load(relaxed));
+        body_nbytes_reserved, rejected_.load(relaxed), bytes_received_.load(relaxed));
     return fmt::to_string(out);
 }
 

@@ -36,7 +36,8 @@ public:
     std::int64_t connections() const { return connections_.load(relaxed); }
 
     // queue_depth and reports_running are read from the compute side at scrape time.
-    std::string exposition(std::size_t queue_depth, std::size_t reports_admitted) const;
+    std::string exposition(std::size_t queue_depth, std::size_t reports_admitted,
+                           std::size_t body_nbytes_reserved) const;
 
 private:
     static constexpr auto relaxed = std::memory_order_relaxed;

@@ -328,7 +328,8 @@ void handle_request(app& a, request&& req, reply_handler reply_to) {
         break;
     case route_id::metrics:
         r.msg = make_response(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                              a.stats.exposition(a.compute().queue_depth(), a.reports_admitted()));
+                              a.stats.exposition(a.compute().queue_depth(), a.reports_admitted(),
+                                                 a.body_nbytes_reserved()));
         break;
     default:
         r = serve_file(req, *web_file(path));

@@ -80,6 +80,7 @@ session::session(asio::ip::tcp::socket socket, worker& w)
 }
 
 session::~session() {
+    release_body_reservation();
     worker_.remove(this);
     app_.stats.add_connections(-1);
 }
@@ -166,9 +167,9 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
         return fail_request(e ? *e : error{error_kind::too_large, "the body is too large"});
     }
     if (ec == http::error::header_limit)
-        return fail_request(
-            {error_kind::headers_too_large, "the request line and headers are over " +
-                                          std::to_string(app_.cfg.max_header_nbytes) + " bytes"});
+        return fail_request({error_kind::headers_too_large,
+                             "the request line and headers are over " +
+                                 std::to_string(app_.cfg.max_header_nbytes) + " bytes"});
     if (ec) return fail_request({error_kind::bad_request, "malformed request: " + ec.message()});
     if (auto e = framing_error(parser_->get())) return fail_request(*e);
     if (!to_origin_form(parser_->get()))
@@ -181,6 +182,16 @@ void session::on_header(beast::error_code ec, std::size_t nbytes) {
     target_ = std::string(req.target());
     if (auto e = check_headers(app_, req)) return fail_request(*e);
     if (parser_->is_done()) return do_handle();
+    // A body is coming: reserve its memory before reading a byte of it, so that many uploads at
+    // once get 503 rather than the process's memory (a chunked body reserves the body limit).
+    const auto length = parser_->content_length();
+    const std::size_t want = length ? static_cast<std::size_t>(*length) : app_.cfg.max_body_nbytes;
+    if (!app_.try_reserve_body(want)) {
+        app_.stats.add_rejected();
+        return fail_request(
+            {error_kind::overloaded, "the server is receiving too many uploads; retry shortly"});
+    }
+    body_reserved_nbytes_ = want;
     if (expects_continue(req)) {
         phase_ = phase::writing;
         set_deadline(app_.cfg.write_timeout);
@@ -275,8 +286,14 @@ void session::do_write(reply r) {
                       [self](beast::error_code ec, std::size_t n) { self->on_write(ec, n); });
 }
 
+void session::release_body_reservation() {
+    app_.release_body(body_reserved_nbytes_);
+    body_reserved_nbytes_ = 0;
+}
+
 void session::on_write(beast::error_code ec, std::size_t nbytes) {
     app_.stats.add_in_flight(-1);
+    release_body_reservation(); // answered: the body is no longer needed
     const unsigned status = reply_.raw.empty() ? reply_.msg.result_int() : 200;
     const auto elapsed =
         std::chrono::duration_cast<std::chrono::microseconds>(worker::clock::now() - started_);

@@ -67,6 +67,8 @@ private:
     std::string method_, target_, client_;
     worker::clock::time_point started_;
     std::size_t body_nbytes_ = 0;
+    std::size_t body_reserved_nbytes_ = 0; // of the app's body memory budget
+    void release_body_reservation();
     std::size_t lingered_nbytes_ = 0;
     static constexpr std::size_t linger_chunk_nbytes = 16 * 1024;
 };

@@ -339,6 +339,50 @@ class Overload(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class BodyMemoryBudget(unittest.TestCase):
+    """--max-body-memory-bytes bounds the bodies held at once, whatever the connection count."""
+
+    def reserved(self, server):
+        _, _, body = curl(server.url + "/metrics")
+        m = re.search(rb"^compresstest_body_bytes_reserved (\d+)$", body, re.M)
+        return int(m.group(1))
+
+    def test_an_upload_over_the_budget_gets_503_from_its_headers_until_the_first_is_answered(self):
+        n = 3_000_000
+        server = Server("--max-body-memory-bytes", "4000000")
+        try:
+            head = (b"POST /compress HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n")
+            data = (b"compresstest body budget " * (n // 25 + 1))[:n]
+            with server.connect(timeout=60) as first:
+                first.sendall(head % n + data[:1000])  # reserved; the rest comes later
+                deadline = time.monotonic() + 10
+                while self.reserved(server) != n and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(self.reserved(server), n)
+                with server.connect() as second:
+                    second.sendall(head % n)  # no body byte sent: the headers are enough
+                    h, body, _ = read_response(second)
+                    self.assertIn(b" 503 ", h.split(b"\r\n")[0])
+                    self.assertIn(b"retry-after:", h.lower())
+                    self.assertIn(b"uploads", body)
+                self.assertEqual(curl(server.url + "/tiny")[0], 200)  # bodyless requests go on
+                first.sendall(data[1000:])
+                h, body, _ = read_response(first)
+                self.assertIn(b" 200 ", h.split(b"\r\n")[0])
+                self.assertEqual(json.loads(body)["original_size"], n)
+            deadline = time.monotonic() + 10
+            while self.reserved(server) != 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(self.reserved(server), 0)
+            status, _, body = curl(server.url + "/compress", "-H",
+                                   "Content-Type: application/octet-stream",
+                                   "--data-binary", "hello budget")
+            self.assertEqual(status, 200, body)
+        finally:
+            server.stop()
+
+
 class Shutdown(unittest.TestCase):
     def test_sigterm_with_uploads_in_flight_answers_them_all_and_exits_0(self):
         server = Server("--compute-threads", "2")

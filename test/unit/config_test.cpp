@@ -51,6 +51,7 @@ TEST(config, invalid_values_are_refused_naming_the_option) {
         {{"--idle-timeout-ms", "-5"}, "--idle-timeout-ms"},
         {{"--access-log", "maybe"}, "--access-log"},
         {{"--pin-compute-threads", "sometimes"}, "--pin-compute-threads"},
+        {{"--max-body-memory-bytes", "1000000"}, "--max-body-memory-bytes"}, // < the body limit
         {{"--max-input-bytes", "0"}, "--max-input-bytes"},
         {{"--no-such-option"}, "no-such-option"},
     };
