@@ -2,6 +2,7 @@
 #include "thread_pool.hpp"
 
 #include <latch>
+#include <memory>
 
 namespace compresstest {
 
@@ -9,14 +10,15 @@ thread_pool::thread_pool(std::size_t nthreads, std::function<void(std::size_t)> 
     threads_.reserve(nthreads);
     // Returns once every thread has run on_thread_start: a caller that goes on to announce
     // itself (the server's start-up line) has its threads named, prioritised and pinned.
-    std::latch started(static_cast<std::ptrdiff_t>(nthreads));
+    // Shared: a thread may still be inside count_down() when the wait here returns.
+    auto started = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(nthreads));
     for (std::size_t i = 0; i < nthreads; ++i)
-        threads_.emplace_back([this, &on_thread_start, &started, i] {
+        threads_.emplace_back([this, &on_thread_start, started, i] {
             if (on_thread_start) on_thread_start(i);
-            started.count_down();
+            started->count_down();
             run();
         });
-    started.wait();
+    started->wait();
 }
 
 thread_pool::~thread_pool() {
