@@ -68,6 +68,11 @@ inline std::size_t size_class(std::size_t nbytes) {
     return nbytes == 0 ? 0 : (nbytes - 1) / granule_nbytes;
 }
 
+// The cache that serves SIZE_CLASS on this thread, or null: too big, or the thread is ending.
+inline thread_cache* cache_for(std::size_t size_class) {
+    return size_class < class_count ? cache() : nullptr;
+}
+
 // What a block of NBYTES takes from the heap: its whole size class when it has one, so a block
 // allocated while a thread's cache is gone can still join a cache when freed elsewhere.
 inline std::size_t block_nbytes(std::size_t nbytes) {
@@ -89,16 +94,14 @@ template <class T> struct pooled_allocator {
         static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
         if (n > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
         const std::size_t c = pool_detail::size_class(n * sizeof(T));
-        pool_detail::thread_cache* cache =
-            c < pool_detail::class_count ? pool_detail::cache() : nullptr;
+        pool_detail::thread_cache* cache = pool_detail::cache_for(c);
         return static_cast<T*>(cache ? cache->allocate(c)
                                      : ::operator new(pool_detail::block_nbytes(n * sizeof(T))));
     }
 
     void deallocate(T* p, std::size_t n) noexcept {
         const std::size_t c = pool_detail::size_class(n * sizeof(T));
-        pool_detail::thread_cache* cache =
-            c < pool_detail::class_count ? pool_detail::cache() : nullptr;
+        pool_detail::thread_cache* cache = pool_detail::cache_for(c);
         if (cache)
             cache->deallocate(p, c);
         else

@@ -65,14 +65,12 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
             workers.push_back(std::make_unique<worker>(application, ep));
             ep = workers.front()->local_endpoint(); // port 0: the others join the chosen port
         }
-    } catch (const boost::system::system_error& ex) {
-        // The code's message alone ("Address already in use"): what() adds Boost's source path.
-        std::cerr << "compresstest serve: cannot listen on " << cfg.listen_host << ':'
-                  << cfg.listen_port << ": " << ex.code().message() << '\n';
-        return 1;
     } catch (const std::exception& ex) {
+        // A system error says its code's message alone ("Address already in use"): its what()
+        // adds Boost's source location, which is no use to an operator.
+        const auto* sys = dynamic_cast<const boost::system::system_error*>(&ex);
         std::cerr << "compresstest serve: cannot listen on " << cfg.listen_host << ':'
-                  << cfg.listen_port << ": " << ex.what() << '\n';
+                  << cfg.listen_port << ": " << (sys ? sys->code().message() : ex.what()) << '\n';
         return 1;
     }
     const auto ep = workers.front()->local_endpoint();

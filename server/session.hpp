@@ -45,6 +45,7 @@ private:
     void do_linger();
     void fail_request(const error& e); // answer with an error and close
     void close();
+    void release_body_reservation(); // gives body_reserved_nbytes_ back to the app
     void set_deadline(milliseconds timeout);
 
     boost::asio::ip::tcp::socket socket_;
@@ -68,7 +69,6 @@ private:
     worker::clock::time_point started_;
     std::size_t body_nbytes_ = 0;
     std::size_t body_reserved_nbytes_ = 0; // of the app's body memory budget
-    void release_body_reservation();
     std::size_t lingered_nbytes_ = 0;
     static constexpr std::size_t linger_chunk_nbytes = 16 * 1024;
 };
