@@ -13,6 +13,10 @@ namespace compresstest {
 
 using milliseconds = std::chrono::milliseconds;
 
+// The largest header limit the HTTP parser can enforce: Beast's fields hold a name or value of
+// up to 64 KiB - 2 bytes (std::length_error beyond), which no field of a 64 KiB block reaches.
+inline constexpr std::size_t max_header_limit_nbytes = 64 * 1024;
+
 // Defaults are in-class; parse_config() overlays a config file, the environment and flags.
 struct config {
     // Network
@@ -25,7 +29,12 @@ struct config {
     std::size_t compute_threads = 0; // 0 = one per hardware thread
     std::size_t queue_length = 16;   // reports admitted beyond those running; more get 503
     double max_panel_cpu_ms = 30000; // estimated single-thread CPU cost a panel may ask for
-    unsigned retry_after_s = 1;      // Retry-After on 503
+    unsigned retry_after_s = 1;      // Retry-After on 503 and 429
+    // Reports in flight (running or queued) from one client; more get 429. 0 = no cap.
+    std::size_t max_reports_per_client = 4;
+    // Key clients by the last X-Forwarded-For entry (the address an AWS load balancer appends)
+    // instead of the peer address: on only behind such a balancer, where every peer is it.
+    bool trust_forwarded_for = false;
     // Compute threads' CPU priority: "idle" (SCHED_IDLE: they run only on CPU time no other
     // thread wants, so I/O threads preempt them at once), "low" (nice 10) or "normal".
     std::string compute_priority = "idle";
@@ -40,7 +49,11 @@ struct config {
     // Bodies being received or held, all connections together: a body that would go over is
     // refused from its headers with 503, so memory is bounded whatever the connection count.
     std::size_t max_body_memory_nbytes = 256 * 1024 * 1024;
+    // Request line and headers, exactly; each chunk-size line and trailer section is held to it
+    // too. At most 64 KiB, the most the HTTP parser can enforce (server/connection.hpp).
     std::size_t max_header_nbytes = 16 * 1024;
+    // Chunk-size lines, chunk extensions and trailers of one chunked body, together.
+    std::size_t max_chunk_framing_nbytes = 64 * 1024;
     std::size_t max_form_parts = 16;
     std::size_t max_part_header_nbytes = 8 * 1024;
     std::size_t max_field_name_nbytes = 256;
@@ -50,8 +63,13 @@ struct config {
     milliseconds body_timeout{60'000};   // to read a body
     milliseconds idle_timeout{75'000};   // keep-alive; above AWS load balancers' 60 s
     milliseconds write_timeout{30'000};  // to write a response
-    milliseconds drain_timeout{20'000};  // SIGTERM: time for in-flight requests
-    milliseconds timer_resolution{100};  // how often deadlines are checked
+    // A stop (SIGTERM, SIGINT, SIGHUP) begins with the lame duck: /healthz answers 503 while
+    // everything is still served, so a balancer's health checks stop new traffic first; then
+    // the listener closes and in-flight requests get the drain time. Together they fit the 10 s
+    // between docker stop's SIGTERM and its SIGKILL.
+    milliseconds lame_duck{2'000};
+    milliseconds drain_timeout{7'000};
+    milliseconds timer_resolution{100}; // how often deadlines are checked
 
     // Operations
     bool access_log = true;

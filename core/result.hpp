@@ -18,7 +18,8 @@ enum class error_kind {
     headers_too_large,  // request line and header block over the limit (431, RFC 6585)
     unsupported_type,   // content type not accepted (415)
     unprocessable,      // well-formed but refused: both fields, unknown codec, level, budget (422)
-    overloaded,         // compute queue full (503)
+    too_many_requests,  // a client over its share of reports in flight (429, RFC 6585)
+    overloaded,         // compute queue or body memory budget full (503)
     internal,           // a library failed; never the client's fault (500)
 };
 

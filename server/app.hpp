@@ -7,12 +7,18 @@
 
 #include <atomic>
 #include <cstddef>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace compresstest {
 
+// Why a report was not admitted.
+enum class admission { admitted, full, client_over_share };
+
 // One per process, shared by every I/O thread (and the Lambda loop). Thread-safe: members
-// are immutable after construction or atomic.
+// are immutable after construction, atomic, or guarded by a mutex.
 class app {
 public:
     explicit app(config c);
@@ -21,14 +27,15 @@ public:
     metrics stats;
     const std::string codecs_json; // the /api/codecs body, built once
 
-    // Admission for reports: at most compute threads + queue_length running or waiting.
-    // try_admit() is false when full (the caller answers 503); release() when one finishes.
-    bool try_admit();
-    void release();
+    // Admission for reports: at most compute threads + queue_length running or waiting, and at
+    // most cfg.max_reports_per_client of them from one client (0: no such cap). release(client)
+    // once for each report admitted, when it finishes.
+    admission try_admit(std::string_view client);
+    void release(std::string_view client);
     std::size_t reports_admitted() const { return admitted_.load(std::memory_order_relaxed); }
-    // True when try_admit() would fail now: lets a report be refused from its headers, before
-    // its body is read (the admission itself still happens after the body).
-    bool full() const { return reports_admitted() >= capacity_; }
+    // What try_admit would answer now, changing nothing: lets a report be refused from its
+    // headers, before its body is read (the admission itself happens after the body).
+    admission would_admit(std::string_view client) const;
 
     // The body memory budget (cfg.max_body_memory_nbytes), reserved from a request's headers
     // (its Content-Length, or the body limit when chunked) before any body byte is read and
@@ -39,6 +46,10 @@ public:
         return body_reserved_.load(std::memory_order_relaxed);
     }
 
+    // The lame duck: from a stop signal until the drain, /healthz answers 503.
+    void begin_lame_duck() { lame_duck_.store(true, std::memory_order_relaxed); }
+    bool lame_duck() const { return lame_duck_.load(std::memory_order_relaxed); }
+
     thread_pool& compute() { return compute_; }
 
 private:
@@ -46,12 +57,11 @@ private:
     const std::size_t capacity_;
     std::atomic<std::size_t> admitted_{0};
     std::atomic<std::size_t> body_reserved_{0};
+    std::atomic<bool> lame_duck_{false};
+    // Reports in flight per client; an entry exists only while its count is positive, so the
+    // map holds at most capacity_ entries.
+    mutable std::mutex clients_mutex_;
+    std::unordered_map<std::string, std::size_t> per_client_;
 };
-
-// Names the calling thread (first 15 bytes) for top -H, ps -L and /proc/PID/task/*/comm.
-void name_this_thread(const std::string& name);
-
-// Resolves 0 ("one per hardware thread") to a count.
-std::size_t thread_count(std::size_t configured);
 
 } // namespace compresstest

@@ -82,14 +82,19 @@ std::string metrics::exposition(std::size_t queue_depth, std::size_t reports_adm
         "# TYPE compresstest_body_bytes_reserved gauge\n"
         "compresstest_body_bytes_reserved {}\n"
         "# HELP compresstest_rejected_total Requests refused with 503 (report queue full, or "
-        "body memory budget spent).\n"
+        "body memory budget spent) or 429 (a client over its share of reports).\n"
         "# TYPE compresstest_rejected_total counter\n"
         "compresstest_rejected_total {}\n"
         "# HELP compresstest_received_bytes_total Request bytes read (headers and bodies).\n"
         "# TYPE compresstest_received_bytes_total counter\n"
-        "compresstest_received_bytes_total {}\n",
+        "compresstest_received_bytes_total {}\n"
+        "# HELP compresstest_log_write_failures_total Access-log writes that failed (stdout "
+        "closed or full); never fatal.\n"
+        "# TYPE compresstest_log_write_failures_total counter\n"
+        "compresstest_log_write_failures_total {}\n",
         in_flight_.load(relaxed), connections_.load(relaxed), queue_depth, reports_admitted,
-        body_nbytes_reserved, rejected_.load(relaxed), bytes_received_.load(relaxed));
+        body_nbytes_reserved, rejected_.load(relaxed), bytes_received_.load(relaxed),
+        log_write_failures_.load(relaxed));
     return fmt::to_string(out);
 }
 

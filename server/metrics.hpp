@@ -33,6 +33,7 @@ public:
     void add_rejected() const { rejected_.fetch_add(1, relaxed); } // from const paths too
     void add_in_flight(int delta) { in_flight_.fetch_add(delta, relaxed); }
     void add_connections(int delta) { connections_.fetch_add(delta, relaxed); }
+    void add_log_write_failure() { log_write_failures_.fetch_add(1, relaxed); }
     std::int64_t connections() const { return connections_.load(relaxed); }
 
     // queue_depth and reports_running are read from the compute side at scrape time.
@@ -56,6 +57,7 @@ private:
     mutable std::atomic<std::uint64_t> rejected_{0};
     std::atomic<std::int64_t> in_flight_{0};
     std::atomic<std::int64_t> connections_{0};
+    std::atomic<std::uint64_t> log_write_failures_{0};
 };
 
 } // namespace compresstest

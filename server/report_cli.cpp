@@ -1,5 +1,5 @@
 // compresstest report: the same report as the API, printed as a table or as the API's JSON.
-#include "serve.hpp"
+#include "faces.hpp"
 
 #include "codec/registry.hpp"
 #include "report.hpp"

@@ -5,38 +5,29 @@
 #include "errors.hpp"
 #include "multipart.hpp"
 #include "report.hpp"
+#include "text.hpp"
 #include "tinysite.hpp"
 
 #include <boost/url/parse.hpp>
 
 #include <charconv>
+#include <cstdlib>
 #include <memory>
 
 namespace compresstest {
 namespace {
 
-constexpr std::string_view report_methods = "POST, OPTIONS";
-constexpr std::string_view read_methods = "GET, HEAD, OPTIONS";
+// An IPv6 address in text is at most 45 bytes: longer X-Forwarded-For entries are cut, so a
+// client cannot grow the per-client table's keys.
+constexpr std::size_t max_client_key_nbytes = 64;
 
 std::string_view path_of(std::string_view target) {
     return target.substr(0, target.find('?'));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-// The media type of a Content-Type value, without parameters or surrounding spaces.
+// The media type of a Content-Type value, without parameters or surrounding OWS.
 std::string_view media_type(std::string_view content_type) {
-    auto mt = content_type.substr(0, content_type.find(';'));
-    while (!mt.empty() && mt.back() == ' ')
-        mt.remove_suffix(1);
-    while (!mt.empty() && mt.front() == ' ')
-        mt.remove_prefix(1);
-    return mt;
+    return text::trim_ows(content_type.substr(0, content_type.find(';')));
 }
 
 // The q-value the client gives coding in Accept-Encoding (RFC 9110 §12.5.3): the coding's
@@ -53,13 +44,11 @@ double accept_q(const request& req, std::string_view coding, double when_absent)
         auto name = media_type(item); // same trimming rules: token before ';'
         double q = 1;
         if (auto semi = item.find(';'); semi != std::string_view::npos) {
-            auto param = item.substr(semi + 1);
-            while (!param.empty() && param.front() == ' ')
-                param.remove_prefix(1);
+            auto param = text::trim_ows(item.substr(semi + 1));
             if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
                 q = std::atof(std::string(param.substr(2)).c_str());
         }
-        if (iequals(name, coding))
+        if (text::iequals(name, coding))
             own = q;
         else if (name == "*")
             star = q;
@@ -79,36 +68,25 @@ response make_response(const request& req, http::status status, std::string_view
 }
 
 reply from_error(const request& req, const app& a, const error& e, std::string_view allow = {}) {
+    if (e.kind == error_kind::overloaded || e.kind == error_kind::too_many_requests)
+        a.stats.add_rejected();
     reply r{error_response(e, req.version(), a.cfg.retry_after_s), {}};
     r.msg.keep_alive(req.keep_alive());
     if (!allow.empty()) r.msg.set(http::field::allow, allow);
     return r;
 }
 
-reply method_not_allowed(const request& req, const app& a, std::string_view allow) {
-    return from_error(req, a,
-                      {error_kind::method_not_allowed,
-                       std::string(req.method_string()) + " is not allowed on " +
-                           std::string(path_of(req.target())) + "; use " + std::string(allow)},
-                      allow);
-}
-
-reply preflight(const request& req, std::string_view allow) {
-    response res{http::status::no_content, req.version()};
-    set_common_headers(res);
-    res.set(http::field::access_control_allow_methods, allow);
-    res.set(http::field::access_control_allow_headers, "Content-Type");
-    res.set(http::field::access_control_max_age, "86400");
-    res.set(http::field::allow, allow);
-    res.keep_alive(req.keep_alive());
-    res.prepare_payload();
-    return {std::move(res), {}};
-}
-
 std::string_view content_type_of(std::string_view path) {
     if (path.ends_with(".js")) return "text/javascript; charset=utf-8";
     if (path.ends_with(".css")) return "text/css; charset=utf-8";
     return "text/html; charset=utf-8";
+}
+
+const embedded_file* web_file(std::string_view path) {
+    if (path == "/") path = "/index.html";
+    for (const auto& f : web_files())
+        if (f.path == path) return &f;
+    return nullptr;
 }
 
 // An embedded file with ETag revalidation and the best precompressed variant accepted.
@@ -138,14 +116,13 @@ reply serve_file(const request& req, const embedded_file& f) {
     return {std::move(res), {}};
 }
 
-const embedded_file* web_file(std::string_view path) {
-    if (path == "/") path = "/index.html";
-    for (const auto& f : web_files())
-        if (f.path == path) return &f;
-    return nullptr;
+// --- quick routes: answered on the calling thread --------------------------------------------
+
+reply asset_route(app&, const request& req) {
+    return serve_file(req, *web_file(path_of(req.target())));
 }
 
-reply tiny(const request& req) {
+reply tiny_route(app&, const request& req) {
     const bool head = req.method() == http::verb::head;
     // Identity unless the client accepts deflate; the deflate answer is the exact
     // pre-serialized bytes, whatever the client's HTTP version or Connection header.
@@ -156,8 +133,91 @@ reply tiny(const request& req) {
             {}};
 }
 
+reply codecs_route(app& a, const request& req) {
+    return {make_response(req, http::status::ok, "application/json", a.codecs_json), {}};
+}
+
+reply healthz_route(app& a, const request& req) {
+    // The lame duck: a balancer's health checks see the stop coming before the listener closes.
+    if (a.lame_duck()) {
+        reply r{error_response({error_kind::overloaded, "the server is stopping"}, req.version(),
+                               a.cfg.retry_after_s),
+                {}};
+        r.msg.keep_alive(req.keep_alive());
+        return r;
+    }
+    return {make_response(req, http::status::ok, "application/json", "{\"status\":\"ok\"}\n"), {}};
+}
+
+reply metrics_route(app& a, const request& req) {
+    return {make_response(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                          a.stats.exposition(a.compute().queue_depth(), a.reports_admitted(),
+                                             a.body_nbytes_reserved())),
+            {}};
+}
+
+// --- the route table: every path, its methods and its metrics label, once ----------------------
+
+using read_handler = reply (*)(app&, const request&);
+
+struct route {
+    std::string_view path; // exact; empty for the embedded web assets
+    route_id read_label;   // what GET, HEAD (and other methods) count under
+    read_handler read;     // GET and HEAD; nullptr when the route has none
+    bool report = false;   // POST runs the report
+};
+
+constexpr route route_table[] = {
+    {"/", route_id::page, asset_route, true},       {"/compress", route_id::report, nullptr, true},
+    {"/tiny", route_id::tiny, tiny_route},          {"/api/codecs", route_id::codecs, codecs_route},
+    {"/healthz", route_id::healthz, healthz_route}, {"/metrics", route_id::metrics, metrics_route},
+};
+constexpr route asset_row{"", route_id::asset, asset_route};
+// OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
+constexpr route whole_server{"*", route_id::preflight, asset_route, true};
+
+const route* find_route(std::string_view path) {
+    for (const auto& r : route_table)
+        if (r.path == path) return &r;
+    return web_file(path) ? &asset_row : nullptr;
+}
+
+std::string_view allow_of(const route& r) {
+    if (r.read && r.report) return "GET, HEAD, POST, OPTIONS";
+    return r.read ? "GET, HEAD, OPTIONS" : "POST, OPTIONS";
+}
+
+reply method_not_allowed(const request& req, const app& a, const route& r) {
+    return from_error(req, a,
+                      {error_kind::method_not_allowed, std::string(req.method_string()) +
+                                                           " is not allowed on " +
+                                                           std::string(path_of(req.target())) +
+                                                           "; use " + std::string(allow_of(r))},
+                      allow_of(r));
+}
+
+reply preflight(const request& req, const route& r) {
+    response res{http::status::no_content, req.version()};
+    set_common_headers(res);
+    res.set(http::field::access_control_allow_methods, allow_of(r));
+    res.set(http::field::access_control_allow_headers, "Content-Type");
+    res.set(http::field::access_control_max_age, "86400");
+    res.set(http::field::allow, allow_of(r));
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return {std::move(res), {}};
+}
+
+// --- the report: admitted on the I/O thread, parsed and run on the compute pool ----------------
+
 error busy_error() {
     return {error_kind::overloaded, "the server is busy with other reports; retry shortly"};
+}
+
+error over_share_error(const app& a) {
+    return {error_kind::too_many_requests,
+            "you have " + std::to_string(a.cfg.max_reports_per_client) +
+                " reports in flight already; wait for one to finish"};
 }
 
 // The report's input and panel, pulled out of the request without copying the input.
@@ -169,7 +229,7 @@ struct report_input {
 result<report_input> extract_input(const app& a, const request& req) {
     report_input in;
     const auto ct = req[http::field::content_type];
-    if (iequals(media_type(ct), "application/octet-stream")) {
+    if (text::iequals(media_type(ct), "application/octet-stream")) {
         in.data = req.body();
     } else {
         const multipart::limits lim{a.cfg.max_form_parts, a.cfg.max_part_header_nbytes,
@@ -177,9 +237,9 @@ result<report_input> extract_input(const app& a, const request& req) {
         auto form = multipart::parse_form(ct, req.body(), lim);
         if (!form) return form.err();
         const auto* file = form->find("fileUpload");
-        const auto* text = form->find("textEntry");
+        const auto* text_field = form->find("textEntry");
         const bool has_file = file && !file->data.empty();
-        const bool has_text = text && !text->data.empty();
+        const bool has_text = text_field && !text_field->data.empty();
         if (has_file && has_text)
             return error{error_kind::unprocessable,
                          "send either fileUpload or textEntry, not both"};
@@ -187,7 +247,7 @@ result<report_input> extract_input(const app& a, const request& req) {
             return error{error_kind::bad_request,
                          "nothing to compress: send a non-empty fileUpload file or textEntry "
                          "field"};
-        in.data = has_file ? file->data : text->data;
+        in.data = has_file ? file->data : text_field->data;
         if (const auto* codecs = form->find("codecs")) in.codecs = std::string(codecs->data);
     }
     if (in.codecs.empty()) {
@@ -205,60 +265,97 @@ result<report_input> extract_input(const app& a, const request& req) {
     return in;
 }
 
-void report_route(app& a, request&& req, reply_handler done) {
-    auto held = std::make_shared<request>(std::move(req));
-    auto in = extract_input(a, *held);
-    if (!in) return done(from_error(*held, a, in.err()));
+// One admitted report: holds the request (its body is the input) until the answer is given,
+// and gives the admission back exactly once.
+struct report_job {
+    app& a;
+    request req;
+    std::string client;
+    reply_handler done;
+
+    void answer(reply r) {
+        a.release(client);
+        done(std::move(r));
+    }
+    void fail(const error& e) { answer(from_error(req, a, e)); }
+};
+
+// On a compute thread: parse the body, check the panel and its CPU budget, fan the codecs out.
+void prepare_report(const std::shared_ptr<report_job>& job) {
+    app& a = job->a;
+    auto in = extract_input(a, job->req);
+    if (!in) return job->fail(in.err());
     auto p = in->codecs.empty() ? result<panel>(default_panel()) : parse_panel(in->codecs);
-    if (!p) return done(from_error(*held, a, p.err()));
+    if (!p) return job->fail(p.err());
     const double cost_ms = estimate_cpu_ms(*p, in->data.size());
     if (cost_ms > a.cfg.max_panel_cpu_ms)
-        return done(from_error(*held, a,
-                               {error_kind::unprocessable,
-                                "this panel would take about " +
-                                    std::to_string(static_cast<long>(cost_ms)) +
-                                    " ms of CPU on this input; the limit is " +
-                                    std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
-                                    " ms: choose fewer or faster codec levels"}));
-    if (!a.try_admit()) {
-        a.stats.add_rejected();
-        return done(from_error(
-            *held, a,
-            {error_kind::overloaded, "the server is busy with other reports; retry shortly"}));
+        return job->fail({error_kind::unprocessable,
+                          "these codec levels would take about " +
+                              std::to_string(static_cast<long>(cost_ms)) +
+                              " ms of CPU on this input; the limit is " +
+                              std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
+                              " ms: choose fewer or faster codec levels"});
+    run_report_async(in->data, *p, a.compute().executor(), [job](result<report> r) {
+        try {
+            if (!r) return job->fail(r.err());
+            job->answer(
+                {make_response(job->req, http::status::ok, "application/json", to_json(*r) + "\n"),
+                 {}});
+        } catch (const std::exception& ex) {
+            job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
+        }
+    });
+}
+
+void report_route(app& a, request&& req, std::string_view client, reply_handler done) {
+    switch (a.try_admit(client)) {
+    case admission::full:
+        return done(from_error(req, a, busy_error()));
+    case admission::client_over_share:
+        return done(from_error(req, a, over_share_error(a)));
+    case admission::admitted:
+        break;
     }
-    run_report_async(
-        in->data, *p, a.compute().executor(), [&a, held, done = std::move(done)](result<report> r) {
-            a.release();
-            if (!r) return done(from_error(*held, a, r.err()));
-            done({make_response(*held, http::status::ok, "application/json", to_json(*r) + "\n"),
-                  {}});
-        });
+    auto job = std::make_shared<report_job>(
+        report_job{a, std::move(req), std::string(client), std::move(done)});
+    a.compute().post([job] {
+        try {
+            prepare_report(job);
+        } catch (const std::exception& ex) {
+            job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
+        }
+    });
 }
 
 } // namespace
 
-void set_common_headers(response& res) {
-    res.set(http::field::access_control_allow_origin, "*");
-}
-
 route_id classify(http::verb method, std::string_view target) {
-    const auto path = path_of(target);
+    const route* r = find_route(path_of(target));
+    if (!r) return route_id::other;
     if (method == http::verb::options) return route_id::preflight;
-    if (path == "/") return method == http::verb::post ? route_id::report : route_id::page;
-    if (path == "/compress") return route_id::report;
-    if (path == "/tiny") return route_id::tiny;
-    if (path == "/api/codecs") return route_id::codecs;
-    if (path == "/healthz") return route_id::healthz;
-    if (path == "/metrics") return route_id::metrics;
-    if (web_file(path)) return route_id::asset;
-    return route_id::other;
+    if (method == http::verb::post && r->report) return route_id::report;
+    return r->read_label;
 }
 
-std::optional<error> check_headers(const app& a, const request_header& h) {
+std::string client_key(const config& cfg, std::string_view peer, const request_header& h) {
+    if (cfg.trust_forwarded_for) {
+        std::string_view last;
+        for (auto [it, end] = h.equal_range("X-Forwarded-For"); it != end; ++it)
+            last = it->value();
+        if (const auto comma = last.rfind(','); comma != std::string_view::npos)
+            last.remove_prefix(comma + 1);
+        last = text::trim_ows(last);
+        if (!last.empty()) return std::string(last.substr(0, max_client_key_nbytes));
+    }
+    return std::string(peer);
+}
+
+std::optional<error> refusal_from_headers(const app& a, const request_header& h,
+                                          std::string_view client) {
     if (classify(h.method(), h.target()) != route_id::report || h.method() != http::verb::post)
         return std::nullopt;
     const auto mt = media_type(h[http::field::content_type]);
-    if (!iequals(mt, "multipart/form-data") && !iequals(mt, "application/octet-stream"))
+    if (!text::iequals(mt, "multipart/form-data") && !text::iequals(mt, "application/octet-stream"))
         return error{error_kind::unsupported_type,
                      "send multipart/form-data (fields fileUpload or textEntry) or "
                      "application/octet-stream, not \"" +
@@ -268,19 +365,20 @@ std::optional<error> check_headers(const app& a, const request_header& h) {
         const auto v = it->value();
         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
         if (ec == std::errc{} && end == v.data() + v.size() && n > a.cfg.max_body_nbytes)
-            return error{error_kind::too_large,
-                         "the body is " + std::to_string(n) + " bytes; the limit is " +
-                             std::to_string(a.cfg.max_body_nbytes) + " (input up to " +
-                             std::to_string(a.cfg.max_input_nbytes) + " bytes)"};
+            return body_over_limit(v, a.cfg.max_body_nbytes);
     }
-    if (a.full()) {
-        a.stats.add_rejected();
+    switch (a.would_admit(client)) {
+    case admission::full:
         return busy_error();
+    case admission::client_over_share:
+        return over_share_error(a);
+    case admission::admitted:
+        break;
     }
     return std::nullopt;
 }
 
-void handle_request(app& a, request&& req, reply_handler reply_to) {
+void handle_request(app& a, request&& req, std::string_view client, reply_handler reply_to) {
     // A HEAD answer has the headers of the GET answer (Content-Length included) and no body,
     // whatever the route or error (RFC 9110 §9.3.2).
     reply_handler done = req.method() != http::verb::head
@@ -289,53 +387,27 @@ void handle_request(app& a, request&& req, reply_handler reply_to) {
                                    if (r.raw.empty()) r.msg.body().clear();
                                    reply_to(std::move(r));
                                };
-    if (req.target() == "*") { // asterisk-form (RFC 9112 §3.2.4): about the server as a whole
-        if (req.method() == http::verb::options)
-            return done(preflight(req, "GET, HEAD, POST, OPTIONS"));
+    const auto method = req.method();
+    if (req.target() == "*") { // asterisk-form (RFC 9112 §3.2.4)
+        if (method == http::verb::options) return done(preflight(req, whole_server));
         return done(
             from_error(req, a, {error_kind::bad_request, "the target * is only for OPTIONS"}));
     }
     const auto path = path_of(req.target());
-    const auto method = req.method();
-    const bool read = method == http::verb::get || method == http::verb::head;
-    const route_id route = classify(http::verb::get, req.target()); // by path alone
-
-    if (path == "/compress" || (path == "/" && method == http::verb::post)) {
-        if (method == http::verb::options) return done(preflight(req, report_methods));
-        if (method != http::verb::post) return done(method_not_allowed(req, a, report_methods));
-        if (auto e = check_headers(a, req)) return done(from_error(req, a, *e));
-        return report_route(a, std::move(req), std::move(done));
-    }
-    if (route == route_id::other)
+    const route* r = find_route(path);
+    if (!r)
         return done(
             from_error(req, a,
                        {error_kind::not_found, "no route for " + std::string(path.substr(0, 128)) +
                                                    "; see /api/codecs, /compress, /tiny"}));
-    const std::string_view allow = path == "/" ? "GET, HEAD, POST, OPTIONS" : read_methods;
-    if (method == http::verb::options) return done(preflight(req, allow));
-    if (!read) return done(method_not_allowed(req, a, allow));
-
-    reply r;
-    switch (route) {
-    case route_id::tiny:
-        r = tiny(req);
-        break;
-    case route_id::codecs:
-        r.msg = make_response(req, http::status::ok, "application/json", a.codecs_json);
-        break;
-    case route_id::healthz:
-        r.msg = make_response(req, http::status::ok, "application/json", "{\"status\":\"ok\"}\n");
-        break;
-    case route_id::metrics:
-        r.msg = make_response(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                              a.stats.exposition(a.compute().queue_depth(), a.reports_admitted(),
-                                                 a.body_nbytes_reserved()));
-        break;
-    default:
-        r = serve_file(req, *web_file(path));
-        break;
+    if (method == http::verb::options) return done(preflight(req, *r));
+    if (method == http::verb::post && r->report) {
+        if (auto e = refusal_from_headers(a, req, client)) return done(from_error(req, a, *e));
+        return report_route(a, std::move(req), client, std::move(done));
     }
-    done(std::move(r));
+    if ((method == http::verb::get || method == http::verb::head) && r->read)
+        return done(r->read(a, req));
+    done(method_not_allowed(req, a, *r));
 }
 
 } // namespace compresstest

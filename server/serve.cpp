@@ -1,9 +1,11 @@
-// compresstest serve: start the workers, print the start-up line, drain on SIGTERM/SIGINT.
-#include "serve.hpp"
+// compresstest serve: start the workers, print the start-up line; on a stop signal, lame duck then
+// drain.
+#include "faces.hpp"
 
 #include "app.hpp"
-#include "listener.hpp"
+#include "compute_threads.hpp"
 #include "tinysite.hpp"
+#include "worker.hpp"
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -82,10 +84,10 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
                              application.compute().size(), describe(cfg))
               << std::flush;
 
-    // The control context owns signals and the drain deadline; workers run on their own.
+    // The control context owns signals and the stop's two timers; workers run on their own.
     asio::io_context control;
-    asio::signal_set signals(control, SIGTERM, SIGINT);
-    asio::steady_timer drain_deadline(control);
+    asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
+    asio::steady_timer stop_timer(control); // the lame duck's end, then the drain deadline
     std::atomic<std::size_t> running{nworkers};
     std::atomic<bool> forced{false};
     std::vector<std::thread> threads;
@@ -95,7 +97,7 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
             w->run();
             if (running.fetch_sub(1) == 1)
                 asio::post(control, [&] {
-                    drain_deadline.cancel();
+                    stop_timer.cancel();
                     signals.cancel();
                 });
         });
@@ -105,19 +107,31 @@ int run_serve(const std::vector<std::string>& args, const std::vector<std::strin
         for (auto& w : workers)
             w->stop();
     };
-    signals.async_wait([&](boost::system::error_code sec, int signo) {
-        if (sec) return;
-        std::cout << fmt::format("compresstest: signal {}: draining (deadline {} ms)\n", signo,
+    auto drain = [&] {
+        std::cout << fmt::format("compresstest: draining (deadline {} ms)\n",
                                  cfg.drain_timeout.count())
                   << std::flush;
         for (auto& w : workers)
             w->begin_drain();
-        drain_deadline.expires_after(cfg.drain_timeout);
-        drain_deadline.async_wait([&](boost::system::error_code tec) {
+        stop_timer.expires_after(cfg.drain_timeout);
+        stop_timer.async_wait([&](boost::system::error_code tec) {
             if (tec) return;
             std::cout << "compresstest: drain deadline passed; closing what is left\n"
                       << std::flush;
             force();
+        });
+    };
+    signals.async_wait([&](boost::system::error_code sec, int signo) {
+        if (sec) return;
+        // The lame duck: /healthz answers 503 while every request is still served and new
+        // connections are still accepted, so a balancer's health checks stop sending first.
+        std::cout << fmt::format("compresstest: signal {}: lame duck for {} ms, then drain\n",
+                                 signo, cfg.lame_duck.count())
+                  << std::flush;
+        application.begin_lame_duck();
+        stop_timer.expires_after(cfg.lame_duck);
+        stop_timer.async_wait([&](boost::system::error_code tec) {
+            if (!tec) drain();
         });
         signals.async_wait([&](boost::system::error_code sec2, int) {
             if (sec2) return;

@@ -1,24 +1,25 @@
-// One client connection: read a request, answer it through handle_request, repeat.
+// One client connection: glue between its socket, its worker's clock and a connection core.
 #pragma once
 
+#include "connection.hpp"
 #include "http.hpp"
-#include "listener.hpp"
 #include "metrics.hpp"
+#include "worker.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 
+#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 
 namespace compresstest {
 
-// Lives on its worker's thread. Deadlines are plain time points checked by the worker's
-// sweep (one timer per worker, not one timer operation per read), so a keep-alive request
-// costs no timer churn. Phases: idle (between requests) → header → body → handling →
-// writing → idle or closed.
+// Lives on its worker's thread. The protocol is the connection core's (connection.hpp); the
+// session performs what it asks: reads, writes, half-close and close on the socket, admission
+// and handle_request with the app. Deadlines are plain time points checked by the worker's
+// sweep (one timer per worker, not one timer operation per read). At most one socket operation
+// is pending at a time.
 class session : public std::enable_shared_from_this<session> {
 public:
     session(boost::asio::ip::tcp::socket socket, worker& w);
@@ -27,50 +28,43 @@ public:
     void start();
     // Called by the worker's sweep when the deadline has passed.
     void on_deadline();
-    // Called by the worker when draining: closes the connection if no request is under way.
-    void close_if_idle();
-    bool expired(worker::clock::time_point now) const { return now > deadline_; }
+    // Called by the worker when the drain begins: an idle or lingering connection closes now,
+    // one under way closes after its answer.
+    void begin_drain();
+    bool expired(worker::clock::time_point now) const { return now > conn_.deadline(); }
 
 private:
-    enum class phase { idle, header, body, handling, writing, closed };
-
-    void do_wait_request();
-    void do_read_header();
-    void on_header(boost::beast::error_code ec, std::size_t nbytes);
-    void do_read_body();
-    void on_body(boost::beast::error_code ec, std::size_t nbytes);
-    void do_handle();
-    void do_write(reply r);
-    void on_write(boost::beast::error_code ec, std::size_t nbytes);
-    void do_linger();
-    void fail_request(const error& e); // answer with an error and close
-    void close();
+    void do_next();
+    void do_read();
+    void do_write();
+    void check_head(worker::clock::time_point now);
+    void dispatch();
+    void on_reply(std::uint64_t generation, reply r);
+    void finish_exchange();
     void release_body_reservation(); // gives body_reserved_nbytes_ back to the app
-    void set_deadline(milliseconds timeout);
+    void close();
+    // After an event from outside (deadline, drain): restart the loop, cancelling a pending
+    // read whose purpose is gone.
+    void after_external_event();
 
     boost::asio::ip::tcp::socket socket_;
     worker& worker_;
     app& app_;
-    boost::beast::flat_buffer buffer_;
-    std::optional<request_parser> parser_;
-    // Holds this session alive from handle_request until its reply is written, so the reply
-    // handler needs only a plain pointer (which std::function stores without allocating).
-    std::shared_ptr<session> self_while_handling_;
-    phase phase_ = phase::idle;
-    worker::clock::time_point deadline_;
-    bool timed_out_ = false;
-    bool keep_alive_ = true;
-    std::thread::id thread_id_;
-
-    // The request being answered, for the access log and metrics.
-    reply reply_;
+    connection conn_;
+    std::string peer_;   // the peer address, for the log and the per-client cap
+    std::string client_; // the key this request's reports count under
     route_id route_ = route_id::other;
-    std::string method_, target_, client_;
-    worker::clock::time_point started_;
-    std::size_t body_nbytes_ = 0;
+    bool reading_ = false, writing_ = false, closed_ = false;
+    bool in_dispatch_ = false; // handle_request is on the stack: a reply now is synchronous
+    bool dispatched_ = false;  // the current request is counted in flight
+    // Replies carry the generation they answer, so a late reply to a request already answered
+    // (by a 500 after an exception) is dropped rather than written twice.
+    std::uint64_t generation_ = 0;
+    // Holds this session alive from handle_request until its reply arrives, so the reply
+    // handler needs only a pointer and a number (which std::function stores without allocating).
+    std::shared_ptr<session> self_while_handling_;
     std::size_t body_reserved_nbytes_ = 0; // of the app's body memory budget
-    std::size_t lingered_nbytes_ = 0;
-    static constexpr std::size_t linger_chunk_nbytes = 16 * 1024;
+    std::thread::id thread_id_;
 };
 
 } // namespace compresstest

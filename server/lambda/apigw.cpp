@@ -244,6 +244,15 @@ bool is_v2(const json::object& o) {
     return method && method->is_string() && path && path->is_string();
 }
 
+std::string source_ip(const json::object& o) {
+    const json::value* v = nullptr;
+    if (const auto* ctx = o.if_contains("requestContext"); ctx && ctx->is_object())
+        for (const char* holder : {"http", "identity"})
+            if (const auto* h = ctx->get_object().if_contains(holder); h && h->is_object())
+                if (const auto* ip = h->get_object().if_contains("sourceIp"); ip && !v) v = ip;
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
 bool is_v1(const json::object& o) {
     const auto* m = o.if_contains("httpMethod");
     const auto* p = o.if_contains("path");
@@ -260,6 +269,7 @@ event parse_checked(std::string_view text, const event_limits& lim) {
     if (!o) throw bad_event{"the event is not a JSON object"};
 
     ev.req.version(11);
+    ev.client = source_ip(*o);
     if (is_v2(*o)) {
         ev.version = payload_version::v2;
         build_v2(*o, ev.req);

@@ -36,6 +36,10 @@ struct event {
     // max_body_nbytes (then req has the method, target and headers, Content-Length is the
     // decoded size and the body is left empty).
     std::optional<error> refusal;
+    // The caller's address as API Gateway saw it (requestContext.identity.sourceIp in 1.0,
+    // requestContext.http.sourceIp in 2.0); empty when absent. The per-client report cap keys
+    // on it, as the socket path keys on the peer address.
+    std::string client;
 };
 
 // Parses an event. Payload 1.0 is recognised by string "httpMethod" and "path"; 2.0 by

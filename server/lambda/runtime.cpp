@@ -1,7 +1,8 @@
 // compresstest lambda: the AWS Lambda custom runtime loop over the Runtime API.
-#include "server/serve.hpp"
+#include "server/faces.hpp"
 
 #include "apigw.hpp"
+#include "server/access_log.hpp"
 #include "server/app.hpp"
 #include "server/errors.hpp"
 #include "server/routes.hpp"
@@ -215,28 +216,21 @@ private:
     bool connected_ = false;
 };
 
-// Log fields as printable ASCII only, so a line is always one line.
-std::string printable(std::string_view s, std::size_t max_nbytes) {
-    std::string out;
-    for (char c : s.substr(0, max_nbytes))
-        out += (c > 0x20 && c < 0x7f) ? c : '?';
-    return out;
-}
-
 // The reply handle_request gives ev.req (or the 413 for a refused event), waiting for it
 // until the invocation's deadline; std::nullopt when the deadline passed first.
 std::optional<reply> answer(app& a, apigw::event& ev,
                             std::optional<std::chrono::system_clock::time_point> deadline) {
     if (ev.refusal) {
-        // For report routes check_headers gives the socket server's own 413 message.
-        const error e = check_headers(a, ev.req).value_or(*ev.refusal);
+        // For report routes refusal_from_headers gives the socket server's own 413 message.
+        const error e = refusal_from_headers(a, ev.req, ev.client).value_or(*ev.refusal);
         return reply{error_response(e, ev.req.version(), a.cfg.retry_after_s), {}};
     }
     // Reports answer from a compute thread, possibly after this function would have returned:
     // the promise is shared with the handler.
     auto promise = std::make_shared<std::promise<reply>>();
     auto answered = promise->get_future();
-    handle_request(a, std::move(ev.req), [promise](reply r) { promise->set_value(std::move(r)); });
+    handle_request(a, std::move(ev.req), ev.client,
+                   [promise](reply r) { promise->set_value(std::move(r)); });
     if (deadline && answered.wait_until(*deadline) != std::future_status::ready)
         return std::nullopt;
     return answered.get();
@@ -278,12 +272,8 @@ void invoke(app& a, runtime_client& client, invocation& inv) {
         std::chrono::steady_clock::now() - started);
     a.stats.record(classify(method, target), msg->result_int(), elapsed);
     if (a.cfg.access_log)
-        std::cout << fmt::format("{:%FT%T}Z {} {} {} {} {} {}us\n",
-                                 std::chrono::floor<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now()),
-                                 printable(inv.request_id, 64), printable(method_name, 16),
-                                 printable(target, 256), msg->result_int(), msg->body().size(),
-                                 elapsed.count())
+        std::cout << access_log_line(inv.request_id, method_name, target, msg->result_int(),
+                                     msg->body().size(), elapsed)
                   << std::flush;
 }
 

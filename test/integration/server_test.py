@@ -385,7 +385,8 @@ class BodyMemoryBudget(unittest.TestCase):
 
 class Shutdown(unittest.TestCase):
     def test_sigterm_with_uploads_in_flight_answers_them_all_and_exits_0(self):
-        server = Server("--compute-threads", "2")
+        # No lame duck here: the drain itself is under test (lifecycle_test covers the lame duck).
+        server = Server("--compute-threads", "2", "--lame-duck-ms", "0")
         results, threads = {}, []
         for i in range(4):
             threads.append(post_in_thread(server.url + "/compress", results, i,

@@ -3,7 +3,7 @@
 // replaces the global operator new) does not grow with the number of requests answered.
 // Its own executable, so the replacement touches no other test.
 #include "server/app.hpp"
-#include "server/listener.hpp"
+#include "server/worker.hpp"
 #include "tinysite.hpp"
 
 #include <gtest/gtest.h>

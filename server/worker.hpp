@@ -30,7 +30,8 @@ public:
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
     void run(); // on this worker's thread, until drained or stopped
 
-    // Thread-safe: posted to the worker's thread.
+    // Thread-safe: posted to the worker's thread. Closes the acceptor; idle connections close
+    // now, the others after their answer; run() returns when none is left.
     void begin_drain();
     void stop() { ioc_.stop(); }
 

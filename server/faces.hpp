@@ -1,4 +1,4 @@
-// The three faces of the binary, each an entry point taking its own arguments.
+// The three faces of the binary (serve, report, lambda): one entry point each, called by main.
 #pragma once
 
 #include <string>

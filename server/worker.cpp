@@ -1,5 +1,5 @@
 // One I/O worker: its own io_context, SO_REUSEPORT acceptor, session registry and deadline sweep.
-#include "listener.hpp"
+#include "worker.hpp"
 
 #include "session.hpp"
 
@@ -78,7 +78,7 @@ void worker::begin_drain() {
         for (session* s : sessions_)
             all.push_back(s->shared_from_this());
         for (auto& s : all)
-            s->close_if_idle();
+            s->begin_drain();
     });
 }
 
@@ -97,7 +97,10 @@ void worker::flush_log() {
     while (off < log_buffer_.size()) {
         const ssize_t n =
             ::write(STDOUT_FILENO, log_buffer_.data() + off, log_buffer_.size() - off);
-        if (n <= 0) break; // logging must never take the server down
+        if (n <= 0) { // logging must never take the server down (SIGPIPE is ignored)
+            app_.stats.add_log_write_failure();
+            break;
+        }
         off += static_cast<std::size_t>(n);
     }
     log_buffer_.clear();

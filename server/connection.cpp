@@ -1,0 +1,436 @@
+// The HTTP/1.1 protocol state of one connection, without I/O: fed bytes and the clock, it says what
+// to do next.
+#include "connection.hpp"
+
+#include "errors.hpp"
+#include "text.hpp"
+
+#include <boost/beast/core/buffers_range.hpp>
+#include <boost/url/parse.hpp>
+
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace compresstest {
+namespace beast = boost::beast;
+
+namespace {
+
+constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// RFC 9110 §10.1.1: a server ignores Expect from an HTTP/1.0 client.
+bool expects_continue(const request_header& h) {
+    if (h.version() < 11) return false;
+    auto it = h.find(http::field::expect);
+    return it != h.end() && text::iequals(text::trim_ows(it->value()), "100-continue");
+}
+
+// RFC 9112 §3.2: Host = uri-host [ ":" port ], and empty when the target has no authority.
+bool valid_host(std::string_view value) {
+    if (value.empty()) return true;
+    auto authority = boost::urls::parse_authority(value);
+    return authority && !authority->has_userinfo();
+}
+
+// RFC 9112 §3.2.2: a server MUST accept the absolute-form; route it by its path and query.
+// False for a target that is neither origin-form, "*", nor an http(s) URI.
+bool to_origin_form(request_header& h) {
+    const auto target = h.target();
+    if (target.starts_with('/') || target == "*") return true;
+    auto uri = boost::urls::parse_absolute_uri(target);
+    if (!uri || (uri->scheme_id() != boost::urls::scheme::http &&
+                 uri->scheme_id() != boost::urls::scheme::https))
+        return false;
+    std::string origin = uri->encoded_path().empty() ? "/" : std::string(uri->encoded_path());
+    if (uri->has_query()) origin += "?" + std::string(uri->encoded_query());
+    h.target(origin);
+    return true;
+}
+
+// The bytes Beast would write for msg, without a socket.
+void serialize(response& msg, std::string& out) {
+    http::serializer<false, http::string_body> sr{msg};
+    beast::error_code ec;
+    while (!ec && !sr.is_done())
+        sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+            std::size_t n = 0;
+            for (const auto b : beast::buffers_range_ref(buffers)) {
+                out.append(static_cast<const char*>(b.data()), b.size());
+                n += b.size();
+            }
+            sr.consume(n);
+        });
+}
+
+error header_timeout_error(const connection_limits& l) {
+    return {error_kind::timeout, "the request headers took too long; send them within " +
+                                     std::to_string(l.header_timeout.count()) + " ms"};
+}
+
+} // namespace
+
+connection_limits connection_limits::from(const config& c) {
+    return {.header_nbytes = c.max_header_nbytes,
+            .body_nbytes = c.max_body_nbytes,
+            .chunk_framing_nbytes = c.max_chunk_framing_nbytes,
+            .header_timeout = c.header_timeout,
+            .body_timeout = c.body_timeout,
+            .idle_timeout = c.idle_timeout,
+            .write_timeout = c.write_timeout,
+            .retry_after_s = c.retry_after_s};
+}
+
+connection::connection(const connection_limits& limits, time_point now)
+    : limits_(limits), deadline_(now + limits.header_timeout),
+      in_(new char[limits.header_nbytes]) { // not zeroed: only received bytes are read
+    reset_message();
+}
+
+void connection::reset_message() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits_.header_nbytes));
+    parser_->body_limit(limits_.body_nbytes);
+    parser_->eager(false); // stop after the headers: they are checked before any body byte
+    message_started_ = false;
+    head_nbytes_ = 0;
+    message_nbytes_ = 0;
+}
+
+connection::action connection::next() {
+    switch (state_) {
+    case state::reading_head:
+        return parse_head();
+    case state::checking_head:
+        return action::check_head;
+    case state::reading_body:
+        return parse_body();
+    case state::dispatching:
+        return action::dispatch;
+    case state::awaiting_reply:
+        return action::wait;
+    case state::writing_continue:
+    case state::writing:
+        return action::write;
+    case state::half_closing:
+        return action::half_close;
+    case state::lingering:
+        return action::read;
+    case state::closed:
+        break;
+    }
+    return action::close;
+}
+
+boost::asio::mutable_buffer connection::input_space() {
+    if (state_ == state::lingering) in_begin_ = in_end_ = 0; // discarded as it comes
+    if (in_begin_ > 0) {
+        std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    }
+    return {in_.get() + in_end_, limits_.header_nbytes - in_end_};
+}
+
+void connection::on_read(std::size_t nbytes, time_point now) {
+    if (state_ == state::lingering) {
+        lingered_nbytes_ += nbytes;
+        in_end_ = 0;
+        if (lingered_nbytes_ > limits_.body_nbytes) state_ = state::closed;
+        return;
+    }
+    in_end_ += nbytes;
+    if (state_ == state::reading_head && !message_started_ && nbytes > 0) start_message(now);
+}
+
+void connection::on_eof() {
+    // Mid-request or between requests, nobody is left to answer; after the last answer, the
+    // client has read it.
+    state_ = state::closed;
+    deadline_ = time_point::max();
+}
+
+void connection::start_message(time_point now) {
+    message_started_ = true;
+    deadline_ = now + limits_.header_timeout;
+    exchange_ = {};
+    exchange_.started = now;
+}
+
+error connection::parse_error(beast::error_code ec, phase where) const {
+    const auto limit = [](std::size_t n) { return std::to_string(n) + " bytes"; };
+    if (ec == http::error::body_limit) {
+        if (where == phase::head) // Content-Length alone is over: no body byte is read
+            return body_over_limit(parser_->get()[http::field::content_length],
+                                   limits_.body_nbytes);
+        return {error_kind::too_large, "the body is over " + limit(limits_.body_nbytes)};
+    }
+    if (ec == http::error::header_limit)
+        return {error_kind::headers_too_large,
+                where == phase::head
+                    ? "the request line and headers are over " + limit(limits_.header_nbytes)
+                    : "a trailer field is over " + limit(limits_.header_nbytes)};
+    if (ec == boost::system::errc::not_enough_memory)
+        return {error_kind::internal, "the server is out of memory"};
+    return {error_kind::bad_request, "malformed request: " + ec.message()};
+}
+
+bool connection::idle() const {
+    return state_ == state::reading_head && !message_started_;
+}
+
+std::size_t connection::feed(std::size_t max_nbytes, beast::error_code& ec) {
+    std::size_t used = 0;
+    try {
+        used = parser_->put(boost::asio::buffer(in_.get() + in_begin_, max_nbytes), ec);
+    } catch (const std::length_error&) {
+        // A field name or value Beast cannot hold; the header limit normally stops it first.
+        ec = http::error::header_limit;
+    } catch (const std::bad_alloc&) {
+        ec = make_error_code(boost::system::errc::not_enough_memory);
+    } catch (const std::exception&) {
+        ec = http::error::bad_value;
+    }
+    in_begin_ += used;
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    message_nbytes_ += used;
+    return used;
+}
+
+connection::action connection::parse_head() {
+    const std::size_t buffered = in_end_ - in_begin_;
+    if (buffered == 0) return action::read;
+    // Beast's own header limit counts differently (it lets through a few bytes more), so the
+    // parser is given no more than what is left of the limit: a block over it never completes.
+    const std::size_t allowance = limits_.header_nbytes - head_nbytes_;
+    beast::error_code ec;
+    head_nbytes_ += feed(std::min(buffered, allowance), ec);
+    if (!ec && !parser_->is_header_done()) ec = http::error::need_more;
+    if (ec == http::error::need_more) {
+        if (buffered < allowance) return action::read;
+        ec = http::error::header_limit;
+    }
+    auto& h = parser_->get();
+    if (parser_->is_header_done()) {
+        exchange_.method = std::string(h.method_string());
+        exchange_.target = std::string(h.target());
+    }
+    if (ec) {
+        fail(parse_error(ec, phase::head), exchange_.started);
+        return next();
+    }
+    keep_alive_ = parser_->keep_alive();
+    if (auto e = framing_error()) {
+        fail(*e, exchange_.started);
+        return next();
+    }
+    if (!to_origin_form(h)) {
+        fail({error_kind::bad_request, "the request target must be a path such as /compress"},
+             exchange_.started);
+        return next();
+    }
+    state_ = state::checking_head;
+    deadline_ = time_point::max(); // the owner decides at once
+    return action::check_head;
+}
+
+// What Beast accepts but RFC 9112 makes a server refuse, because another hop could frame or
+// route the same bytes differently (request smuggling): a Host count other than one in HTTP/1.1
+// or an invalid Host (§3.2), a Transfer-Encoding other than exactly "chunked" (§6.3: chunked not
+// final leaves no reliable length; unknown codings are not decoded), any Transfer-Encoding in
+// HTTP/1.0 (§6.1).
+std::optional<error> connection::framing_error() const {
+    const auto& h = parser_->get();
+    if (h.version() >= 11 && h.count(http::field::host) != 1)
+        return error{error_kind::bad_request, "send exactly one Host header"};
+    if (auto host = h.find(http::field::host); host != h.end() && !valid_host(host->value()))
+        return error{error_kind::bad_request,
+                     "the Host header must be a host name or address, with an optional port"};
+    if (auto te = h.find(http::field::transfer_encoding); te != h.end())
+        if (h.version() < 11 || !text::iequals(text::trim_ows(te->value()), "chunked"))
+            return error{error_kind::bad_request,
+                         "Transfer-Encoding must be \"chunked\" alone, in HTTP/1.1; or send "
+                         "Content-Length"};
+    return std::nullopt;
+}
+
+std::size_t connection::expected_body_nbytes() const {
+    if (!parser_->is_header_done() || parser_->is_done()) return 0;
+    const auto length = parser_->content_length();
+    return length ? static_cast<std::size_t>(*length) : limits_.body_nbytes;
+}
+
+void connection::accept_head(time_point now) {
+    if (state_ != state::checking_head) return;
+    if (parser_->is_done()) {
+        state_ = state::dispatching;
+        return;
+    }
+    parser_->eager(true);
+    // The client waits for 100 Continue only if it has not begun sending the body.
+    if (expects_continue(parser_->get()) && in_begin_ == in_end_) {
+        output_ = continue_100;
+        answer_is_final_ = false;
+        state_ = state::writing_continue;
+        deadline_ = now + limits_.write_timeout;
+        return;
+    }
+    state_ = state::reading_body;
+    deadline_ = now + limits_.body_timeout;
+}
+
+void connection::refuse(const error& e, time_point now) {
+    if (state_ == state::checking_head) fail(e, now);
+}
+
+connection::action connection::parse_body() {
+    const std::size_t buffered = in_end_ - in_begin_;
+    if (buffered == 0) return action::read;
+    beast::error_code ec;
+    const std::size_t used = feed(buffered, ec);
+    const std::size_t framing_nbytes =
+        message_nbytes_ - head_nbytes_ - parser_->get().body().size();
+    if (framing_nbytes > limits_.chunk_framing_nbytes) {
+        fail({error_kind::bad_request, "the chunk-size lines, extensions and trailers are over " +
+                                           std::to_string(limits_.chunk_framing_nbytes) + " bytes"},
+             exchange_.started);
+        return next();
+    }
+    if (!ec && !parser_->is_done()) ec = http::error::need_more;
+    if (ec == http::error::need_more) {
+        // A chunk-size line or the trailer section fills the whole buffer and is still not
+        // whole: it is over the limit that bounds each of them.
+        if (used == 0 && buffered == limits_.header_nbytes) {
+            fail({error_kind::headers_too_large,
+                  "a chunk-size line or the trailer section is over " +
+                      std::to_string(limits_.header_nbytes) + " bytes"},
+                 exchange_.started);
+            return next();
+        }
+        return action::read;
+    }
+    if (ec) {
+        fail(parse_error(ec, phase::body), exchange_.started);
+        return next();
+    }
+    state_ = state::dispatching;
+    deadline_ = time_point::max();
+    return action::dispatch;
+}
+
+request connection::take_request() {
+    state_ = state::awaiting_reply;
+    deadline_ = time_point::max(); // the compute queue is bounded instead
+    return parser_->release();
+}
+
+void connection::on_reply(reply r, time_point now) {
+    if (state_ != state::awaiting_reply) return;
+    keep_alive_ = keep_alive_ && !draining_;
+    if (!r.raw.empty()) {
+        exchange_.status = 200; // the pre-serialized TinySite answer
+        return write_answer(r.raw, now);
+    }
+    if (!keep_alive_ || !r.msg.keep_alive()) {
+        keep_alive_ = false;
+        r.msg.keep_alive(false);
+    }
+    exchange_.status = r.msg.result_int();
+    out_text_.clear();
+    serialize(r.msg, out_text_);
+    write_answer(out_text_, now);
+}
+
+void connection::fail(const error& e, time_point now) {
+    if (!message_started_) exchange_.started = now;
+    if (exchange_.method.empty()) {
+        exchange_.method = std::string(parser_->get().method_string());
+        exchange_.target = std::string(parser_->get().target());
+    }
+    keep_alive_ = false;
+    response res = error_response(e, 11, limits_.retry_after_s);
+    res.keep_alive(false);
+    exchange_.status = res.result_int();
+    out_text_.clear();
+    serialize(res, out_text_);
+    write_answer(out_text_, now);
+}
+
+void connection::write_answer(std::string_view bytes, time_point now) {
+    output_ = bytes;
+    answer_is_final_ = true;
+    exchange_.nbytes_received = message_nbytes_;
+    exchange_.nbytes_sent = bytes.size();
+    state_ = state::writing;
+    deadline_ = now + limits_.write_timeout;
+}
+
+boost::asio::const_buffer connection::output() const {
+    return {output_.data(), output_.size()};
+}
+
+bool connection::on_written(time_point now) {
+    if (state_ == state::writing_continue) {
+        state_ = state::reading_body;
+        deadline_ = now + limits_.body_timeout;
+        return false;
+    }
+    if (state_ != state::writing) return false;
+    output_ = {};
+    if (keep_alive_ && !draining_) {
+        reset_message();
+        state_ = state::reading_head;
+        deadline_ = now + limits_.idle_timeout;
+        if (in_end_ > in_begin_) start_message(now); // a pipelined request is already here
+    } else {
+        state_ = state::half_closing;
+    }
+    return answer_is_final_;
+}
+
+void connection::on_half_closed(time_point now) {
+    if (state_ != state::half_closing) return;
+    // Closing with unread request bytes in the kernel makes it send a reset, which can destroy
+    // the answer before the client reads it (a 413 sent mid-upload): so read and discard what
+    // the client still sends, bounded by the write timeout and the body limit. A drain does not
+    // wait for that.
+    if (draining_) {
+        state_ = state::closed;
+        return;
+    }
+    state_ = state::lingering;
+    lingered_nbytes_ = 0;
+    in_begin_ = in_end_ = 0;
+    deadline_ = now + limits_.write_timeout;
+}
+
+void connection::on_timeout(time_point now) {
+    if (now < deadline_) return;
+    switch (state_) {
+    case state::reading_head:
+        if (message_started_) return fail(header_timeout_error(limits_), now);
+        break;
+    case state::reading_body:
+        return fail({error_kind::timeout, "the request body took too long; send it within " +
+                                              std::to_string(limits_.body_timeout.count()) + " ms"},
+                    now);
+    case state::checking_head:
+    case state::dispatching:
+    case state::awaiting_reply:
+        return; // no deadline: the owner acts at once, the compute queue is bounded
+    default:
+        break;
+    }
+    state_ = state::closed;
+    deadline_ = time_point::max();
+}
+
+void connection::begin_drain() {
+    draining_ = true;
+    if (idle() || state_ == state::lingering || state_ == state::half_closing) {
+        state_ = state::closed;
+        deadline_ = time_point::max();
+    }
+}
+
+} // namespace compresstest

@@ -1,0 +1,150 @@
+// The HTTP/1.1 protocol state of one connection, without I/O: fed bytes and the clock, it says what
+// to do next.
+#pragma once
+
+#include "config/config.hpp"
+#include "http.hpp"
+#include "result.hpp"
+
+#include <boost/asio/buffer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace compresstest {
+
+// What one connection enforces; every byte a client sends counts against one of these.
+struct connection_limits {
+    // The request line and header block, exactly. It is also the size of the input buffer, and
+    // Beast parses a chunk-size line (extensions included) or a trailer section only when it is
+    // whole in that buffer: so each of those is bounded by it too.
+    std::size_t header_nbytes = 0;
+    std::size_t body_nbytes = 0; // the payload of one message (Beast's body_limit)
+    // Chunk-size lines, chunk extensions and trailers of one message, together.
+    std::size_t chunk_framing_nbytes = 0;
+    milliseconds header_timeout{}; // from a request's first byte to the end of its headers
+    milliseconds body_timeout{};   // from the end of the headers to the end of the body
+    milliseconds idle_timeout{};   // between requests on a kept-alive connection
+    milliseconds write_timeout{};  // to write an answer, and to linger after the last one
+    unsigned retry_after_s = 1;    // on 503 answers the connection itself makes
+
+    static connection_limits from(const config& c);
+};
+
+// The protocol state of one connection (as Python's h11): not thread-safe; its owner calls it from
+// one thread. The owner loops on next() and performs what it says, reporting each completion:
+//
+//   read        read into input_space(), then on_read(n) (or on_eof() at end of stream or error)
+//   check_head  the headers are in head(): call accept_head() or refuse(error)
+//   dispatch    take_request() and answer it, once, with on_reply()
+//   wait        nothing to do until on_reply() (the answer is being computed)
+//   write       write output() whole, then on_written() (which says whether an answer is done)
+//   half_close  shut the socket's sending side, then on_half_closed()
+//   close       close the socket; the connection is over
+//
+// When now passes deadline(), call on_timeout(now). What it owns: framing and smuggling checks
+// (RFC 9112), the byte limits above, 100-continue, pipelining, keep-alive, the meaning of each
+// timeout, and lingering after a close so the last answer is not lost to a reset. It never
+// throws: a parser exception becomes a 400 (or 431) answer.
+class connection {
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+
+    enum class action { read, check_head, dispatch, wait, write, half_close, close };
+
+    // The exchange last answered, for the access log and metrics.
+    struct exchange {
+        std::string method, target; // as received (the target before absolute-form rewriting)
+        unsigned status = 0;
+        time_point started{};            // the request's first byte, or when the error was found
+        std::size_t nbytes_received = 0; // request bytes on the wire, framing included
+        std::size_t nbytes_sent = 0;     // answer bytes
+    };
+
+    connection(const connection_limits& limits, time_point now);
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    action next();
+    time_point deadline() const { return deadline_; }
+
+    boost::asio::mutable_buffer input_space();
+    void on_read(std::size_t nbytes, time_point now);
+    void on_eof();
+
+    const request_header& head() const { return parser_->get(); }
+    // The most body bytes the request in head() can bring: 0 without a body, its Content-Length,
+    // or the body limit when chunked (what the owner reserves of its body memory budget).
+    std::size_t expected_body_nbytes() const;
+    void accept_head(time_point now);
+    void refuse(const error& e, time_point now);
+
+    request take_request();
+    void on_reply(reply r, time_point now);
+
+    boost::asio::const_buffer output() const;
+    bool on_written(time_point now); // true when a whole answer (not a 100 Continue) went out
+    void on_half_closed(time_point now);
+
+    void on_timeout(time_point now);
+    // Lame duck over: answer what is under way with Connection: close; close an idle one now.
+    void begin_drain();
+
+    bool idle() const; // between requests, with no byte of the next one received
+    const exchange& last_exchange() const { return exchange_; }
+
+private:
+    enum class state {
+        reading_head,
+        checking_head,
+        writing_continue,
+        reading_body,
+        dispatching,
+        awaiting_reply,
+        writing,
+        half_closing,
+        lingering,
+        closed,
+    };
+
+    void reset_message(); // a fresh parser and counters for the next request
+    action parse_head();
+    action parse_body();
+    // Feeds the parser buffered bytes (at most max_nbytes), catching what Beast throws.
+    std::size_t feed(std::size_t max_nbytes, boost::beast::error_code& ec);
+    std::optional<error> framing_error() const;
+    enum class phase { head, body };
+    error parse_error(boost::beast::error_code ec,
+                      phase where) const; // what ec means for the client
+    void start_message(time_point now);
+    void fail(const error& e, time_point now);
+    void write_answer(std::string_view bytes, time_point now);
+    void consume_input(std::size_t nbytes);
+
+    connection_limits limits_;
+    state state_ = state::reading_head;
+    time_point deadline_;
+    std::optional<request_parser> parser_;
+    bool message_started_ = false; // a byte of the current request has arrived
+    bool keep_alive_ = true;       // of the request being answered
+    bool draining_ = false;
+    bool answer_is_final_ = false; // output_ is an answer, not a 100 Continue
+
+    // Input: bytes [in_begin_, in_end_) of in_ are received and not yet parsed.
+    std::unique_ptr<char[]> in_;
+    std::size_t in_begin_ = 0, in_end_ = 0;
+    std::size_t head_nbytes_ = 0;    // of the current message's request line and headers
+    std::size_t message_nbytes_ = 0; // of the current message, consumed by the parser
+    std::size_t lingered_nbytes_ = 0;
+
+    // Output: a view of raw bytes (TinySite), or of out_text_.
+    std::string out_text_;
+    std::string_view output_;
+    exchange exchange_;
+};
+
+} // namespace compresstest
