@@ -1,6 +1,7 @@
 // The report: plan the distinct compressions, fan them out, assemble sizes and timings.
 #include "report.hpp"
 
+#include "codec/costs.hpp"
 #include "codec/registry.hpp"
 
 #include <fmt/format.h>
@@ -22,15 +23,6 @@ using clock_type = std::chrono::steady_clock;
 
 double ms_since(clock_type::time_point t0) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-const codec_descriptor& codec_named(std::string_view name) {
-    return *find_codec(name).value();
-}
-
-// The codec whose compression really runs for c (gzip and zlib run deflate).
-const codec_descriptor& base_of(const codec_descriptor& c) {
-    return c.derived_from.empty() ? c : codec_named(c.derived_from);
 }
 
 std::optional<int> parse_int(std::string_view s) {
@@ -68,8 +60,7 @@ struct compression {
     }
 };
 
-// The compressions a panel needs: each distinct (base codec, level) once, plus those behind
-// the original API's keys.
+// The compressions a panel needs: each distinct (base codec, level) once.
 std::vector<compression> plan(const panel& p) {
     std::vector<compression> out;
     auto need = [&](const codec_descriptor& base, int level) {
@@ -79,8 +70,6 @@ std::vector<compression> plan(const panel& p) {
     };
     for (const auto& e : p)
         need(base_of(*e.codec), e.level);
-    need(codec_named("deflate"), 9);
-    need(codec_named("bzip2"), 9);
     return out;
 }
 
@@ -101,7 +90,7 @@ struct report_state {
         throw std::logic_error("report: compression missing from plan");
     }
 
-    std::size_t size_of(const codec_descriptor& c, int level) const {
+    std::size_t entry_size(const codec_descriptor& c, int level) const {
         return find(c, level).size() + c.derived_overhead_nbytes;
     }
 
@@ -109,12 +98,9 @@ struct report_state {
         if (first_error) return done(*first_error);
         report r;
         r.original_size = in.size();
-        r.gzip_size = size_of(codec_named("gzip"), 9);
-        r.bzip_size = size_of(codec_named("bzip2"), 9);
-        r.deflate_size = size_of(codec_named("deflate"), 9);
         for (const auto& e : entries)
-            r.results.push_back(
-                {e.codec, e.level, size_of(*e.codec, e.level), find(*e.codec, e.level).cpu_ms()});
+            r.results.push_back({e.codec, e.level, entry_size(*e.codec, e.level),
+                                 find(*e.codec, e.level).cpu_ms()});
         r.elapsed_ms = ms_since(t0);
         done(std::move(r));
     }
@@ -154,7 +140,7 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
         for (std::size_t i = 0; i < comp.pieces.size(); ++i)
             tasks.push_back({&comp, i,
                              static_cast<double>(comp.pieces[i].size()) *
-                                 comp.base->cost_ns_per_byte(comp.level)});
+                                 cost_ns_per_byte(*comp.base, comp.level)});
     }
     // Longest first keeps the makespan near total / workers.
     std::stable_sort(tasks.begin(), tasks.end(),
@@ -228,17 +214,11 @@ result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
 
 const panel& default_panel() {
     static const panel p = [] {
-        panel out;
-        for (auto [name, level] : {std::pair{"gzip", 6},
-                                   {"gzip", 9},
-                                   {"deflate", 9},
-                                   {"zlib", 9},
-                                   {"bzip2", 9},
-                                   {"zstd", 3},
-                                   {"brotli", 5},
-                                   {"lz4", 1}})
-            out.push_back({&codec_named(name), level});
-        return out;
+        constexpr std::string_view spec =
+            "gzip:6,gzip:9,deflate:9,zlib:9,bzip2:9,zstd:3,brotli:5,lz4:1";
+        auto parsed = parse_panel(spec);
+        if (!parsed) throw std::logic_error("the default panel: " + parsed.err().message);
+        return *parsed;
     }();
     return p;
 }
@@ -252,11 +232,25 @@ std::string format_panel(const panel& p) {
     return s;
 }
 
+panel with_original_entries(panel p) {
+    for (const auto& k : original_keys) {
+        const panel_entry e{&codec_named(k.codec), k.level};
+        if (std::find(p.begin(), p.end(), e) == p.end()) p.push_back(e);
+    }
+    return p;
+}
+
 double estimate_cpu_ms(const panel& p, std::size_t in_nbytes) {
     double ns = 0;
     for (const auto& comp : plan(p))
-        ns += static_cast<double>(in_nbytes) * comp.base->cost_ns_per_byte(comp.level);
+        ns += static_cast<double>(in_nbytes) * cost_ns_per_byte(*comp.base, comp.level);
     return ns / 1e6;
+}
+
+std::optional<std::size_t> size_of(const report& r, std::string_view codec, int level) {
+    for (const auto& e : r.results)
+        if (e.codec->name == codec && e.level == level) return e.size;
+    return std::nullopt;
 }
 
 void run_report_async(std::string_view in, const panel& p, const executor& ex,
@@ -280,9 +274,11 @@ std::string to_json(const report& r) {
     // Written by hand: Boost.JSON prints doubles in exponent form (1.232E-1), which the
     // original client parses but people reading the API should not have to.
     const double original = static_cast<double>(r.original_size);
-    std::string out = fmt::format(R"({{"original_size":{},"gzip_size":{},"bzip_size":{},)"
-                                  R"("deflate_size":{},"results":[)",
-                                  r.original_size, r.gzip_size, r.bzip_size, r.deflate_size);
+    std::string out = fmt::format(R"({{"original_size":{},)", r.original_size);
+    for (const auto& k : original_keys)
+        if (auto n = size_of(r, k.codec, k.level))
+            fmt::format_to(std::back_inserter(out), R"("{}":{},)", k.key, *n);
+    out += R"("results":[)";
     for (std::size_t i = 0; i < r.results.size(); ++i) {
         const auto& e = r.results[i];
         // Codec names come from the registry: plain identifiers, nothing to escape.

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,22 @@ result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes = 1
 const panel& default_panel();
 std::string format_panel(const panel& p); // back to the "gzip:6,gzip:9" syntax
 
+// The original API's keys besides original_size: each is the size of one panel entry, and a
+// report carries the key when its panel holds that entry.
+struct original_key {
+    std::string_view key;
+    std::string_view codec;
+    int level;
+};
+inline constexpr original_key original_keys[] = {
+    {"gzip_size", "gzip", 9}, {"bzip_size", "bzip2", 9}, {"deflate_size", "deflate", 9}};
+// p with the entries behind original_keys appended where missing, for the original client's
+// address (POST /), which always answers with all four keys.
+panel with_original_entries(panel p);
+
 // Estimated single-thread CPU milliseconds to run p on in_nbytes of input, counting each
-// distinct compression once (gzip:9 and deflate:9 share one) and the compatibility keys'
-// compressions, which every report runs. A server compares it with its CPU budget.
+// distinct compression once (gzip:9 and deflate:9 share one), from the measured costs
+// (codec/costs.hpp). A server compares it with its CPU budget.
 double estimate_cpu_ms(const panel& p, std::size_t in_nbytes);
 
 struct entry_result {
@@ -41,13 +55,12 @@ struct entry_result {
 
 struct report {
     std::size_t original_size = 0;
-    // The original API's keys, each at best compression (gzip 9, bzip2 9, deflate 9).
-    std::size_t gzip_size = 0;
-    std::size_t bzip_size = 0;
-    std::size_t deflate_size = 0;
-    std::vector<entry_result> results; // in panel order
+    std::vector<entry_result> results; // in panel order, exactly the panel's entries
     double elapsed_ms = 0;             // wall time of the whole fan-out
 };
+
+// The size of codec at level in r, if r's panel held that entry.
+std::optional<std::size_t> size_of(const report& r, std::string_view codec, int level);
 
 // Runs tasks somewhere (a thread pool); must accept tasks from any thread.
 using executor = std::function<void(std::function<void()>)>;
@@ -62,7 +75,8 @@ void run_report_async(std::string_view in, const panel& p, const executor& ex,
 // Blocking convenience for the command line: waits for run_report_async.
 result<report> run_report(std::string_view in, const panel& p, const executor& ex);
 
-// The API's JSON: the four original keys, results[] and elapsed_ms.
+// The API's JSON: original_size, each of original_keys whose entry r holds, results[] and
+// elapsed_ms.
 std::string to_json(const report& r);
 
 } // namespace compresstest

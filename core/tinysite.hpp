@@ -25,7 +25,9 @@ std::string_view body_zlib();
 const std::string& get_response();
 const std::string& head_response();
 
-// Refuses to serve a page over budget or under the content floor; called at start-up.
+// The response's size, or an error naming it if it is over the segment budget or the page is
+// under the content floor. The build runs this on the embedded page (tools/check_embedded.cpp),
+// so a page that misses either fails the build, not the start-up.
 result<std::size_t> check_budget();
 
 } // namespace compresstest::tinysite

@@ -1,4 +1,5 @@
 // bzip2 through libbz2, with an exact whole-stream size assembled from independent blocks.
+// needs: Debian libbz2-dev, library bz2
 #include "codec.hpp"
 
 #include <bzlib.h>
@@ -20,61 +21,56 @@ constexpr std::uint64_t stream_header_nbits = 32;
 constexpr std::uint64_t stream_trailer_nbits = 48 + 32;
 constexpr std::uint64_t eos_magic = 0x177245385090ull;
 
+// Hands libbz2 the next slice of rest once it has used up the previous one: avail_in is 32-bit.
+void refill(bz_stream& bs, std::string_view& rest) {
+    if (bs.avail_in != 0 || rest.empty()) return;
+    bs.next_in = const_cast<char*>(rest.data());
+    bs.avail_in = slice_nbytes<unsigned>(rest.size());
+    rest.remove_prefix(bs.avail_in);
+}
+
 void bzip2_compress(std::string_view in, int level, const byte_sink& sink) {
     bz_stream bs{};
     if (BZ2_bzCompressInit(&bs, level, verbosity_quiet, work_factor_default) != BZ_OK)
         throw std::runtime_error("bzip2: BZ2_bzCompressInit failed");
+    const library_handle<bz_stream, BZ2_bzCompressEnd> owner(&bs);
     std::array<char, chunk_nbytes> out;
-    std::size_t offset = 0;
+    std::string_view rest = in;
     int rc = BZ_RUN_OK;
-    do {
-        const std::size_t slice = std::min<std::size_t>(in.size() - offset, 1u << 30);
-        bs.next_in = const_cast<char*>(in.data() + offset);
-        bs.avail_in = static_cast<unsigned>(slice);
-        offset += slice;
-        const int action = offset == in.size() ? BZ_FINISH : BZ_RUN;
-        do {
-            bs.next_out = out.data();
-            bs.avail_out = static_cast<unsigned>(out.size());
-            rc = BZ2_bzCompress(&bs, action);
-            if (rc < 0) {
-                BZ2_bzCompressEnd(&bs);
-                throw std::runtime_error("bzip2: compress failed");
-            }
-            sink(out.data(), out.size() - bs.avail_out);
-        } while (action == BZ_FINISH ? rc != BZ_STREAM_END : bs.avail_in != 0);
-    } while (rc != BZ_STREAM_END);
-    BZ2_bzCompressEnd(&bs);
+    while (rc != BZ_STREAM_END) {
+        refill(bs, rest);
+        bs.next_out = out.data();
+        bs.avail_out = static_cast<unsigned>(out.size());
+        // BZ_FINISH once libbz2 holds the last slice; it then keeps being called until the end.
+        rc = BZ2_bzCompress(&bs, rest.empty() ? BZ_FINISH : BZ_RUN);
+        if (rc < 0) throw std::runtime_error("bzip2: compress failed");
+        sink(out.data(), out.size() - bs.avail_out);
+    }
 }
 
 std::string bzip2_decompress(std::string_view in, std::size_t max_out_nbytes) {
     bz_stream bs{};
     if (BZ2_bzDecompressInit(&bs, verbosity_quiet, 0) != BZ_OK)
         throw std::runtime_error("bzip2: BZ2_bzDecompressInit failed");
+    const library_handle<bz_stream, BZ2_bzDecompressEnd> owner(&bs);
     std::string out;
     std::array<char, chunk_nbytes> buf;
-    bs.next_in = const_cast<char*>(in.data());
-    bs.avail_in = static_cast<unsigned>(in.size());
+    std::string_view rest = in;
     int rc = BZ_OK;
     while (rc != BZ_STREAM_END) {
+        refill(bs, rest);
         bs.next_out = buf.data();
         bs.avail_out = static_cast<unsigned>(buf.size());
         rc = BZ2_bzDecompress(&bs);
-        if (rc != BZ_OK && rc != BZ_STREAM_END) {
-            BZ2_bzDecompressEnd(&bs);
-            throw std::runtime_error("bzip2: corrupt stream");
-        }
+        if (rc != BZ_OK && rc != BZ_STREAM_END) throw std::runtime_error("bzip2: corrupt stream");
         out.append(buf.data(), buf.size() - bs.avail_out);
-        if (out.size() > max_out_nbytes) {
-            BZ2_bzDecompressEnd(&bs);
-            throw std::runtime_error("bzip2: output over the limit");
-        }
-        if (rc == BZ_OK && bs.avail_in == 0 && bs.avail_out != 0) {
-            BZ2_bzDecompressEnd(&bs);
+        if (out.size() > max_out_nbytes) throw std::runtime_error("bzip2: output over the limit");
+        // BZ_OK with every byte read and room left: the input ended before the stream did.
+        if (rc == BZ_OK && bs.avail_in == 0 && rest.empty() && bs.avail_out != 0)
             throw std::runtime_error("bzip2: truncated stream");
-        }
     }
-    BZ2_bzDecompressEnd(&bs);
+    if (bs.avail_in != 0 || !rest.empty())
+        throw std::runtime_error("bzip2: trailing bytes after the stream");
     return out;
 }
 
@@ -143,26 +139,19 @@ std::size_t bzip2_assemble_nbytes(std::uint64_t total_piece_nbits, int) {
         (stream_header_nbits + total_piece_nbits + stream_trailer_nbits + 7) / 8);
 }
 
-// Roughly level-independent: the block sort dominates.
-double bzip2_cost_ns_per_byte(int) {
-    return 75;
-}
-
 } // namespace
 
-extern const codec_descriptor bzip2_codec{"bzip2",
-                                          "",
-                                          "libbz2",
-                                          1,
-                                          9,
-                                          9,
-                                          bzip2_compress,
-                                          bzip2_decompress,
-                                          bzip2_cost_ns_per_byte,
-                                          "",
-                                          0,
-                                          bzip2_split,
-                                          bzip2_piece_nbits,
-                                          bzip2_assemble_nbytes};
+extern const codec_descriptor bzip2_codec{
+    .name = "bzip2",
+    .library = "libbz2",
+    .min_level = 1,
+    .default_level = 9,
+    .max_level = 9,
+    .compress = bzip2_compress,
+    .decompress = bzip2_decompress,
+    .split = bzip2_split,
+    .piece_nbits = bzip2_piece_nbits,
+    .assemble_nbytes = bzip2_assemble_nbytes,
+};
 
 } // namespace compresstest::codecs

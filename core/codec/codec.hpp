@@ -1,9 +1,12 @@
 // The codec interface: one descriptor row per compression method, as plain data.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,11 +14,15 @@
 namespace compresstest {
 
 // Receives compressed output chunk by chunk. Codecs write through a sink so that a size-only
-// run can count bytes without holding the whole output in memory.
+// run can count bytes without holding the whole output in memory. A sink may throw (an output
+// limit); every codec then releases its library state and lets the exception through.
 using byte_sink = std::function<void(const char* data, std::size_t nbytes)>;
 
-// One row of the registry. Everything a caller needs to know about a codec is here; the
-// server never names a codec, it asks the registry.
+// One row of the registry, filled in by name (C++20 designated initializers). Everything a
+// caller needs to know about a codec is here; the server never names a codec, it asks the
+// registry. Optional members default to "absent", so a new hook is one more named member,
+// not an edit of every codec. The CPU cost of each level is measured, not written here: see
+// costs.hpp.
 //
 // Thread-safety: compress and decompress are reentrant (no shared state); call them from
 // any number of threads at once.
@@ -23,40 +30,56 @@ struct codec_descriptor {
     std::string_view name;           // panel name, e.g. "gzip"
     std::string_view content_coding; // HTTP content-coding token, empty if none
     std::string_view library;        // the library behind it, for /api/codecs
-    int min_level;
-    int default_level;
-    int max_level;
+    int min_level = 0;
+    int default_level = 0;
+    int max_level = 0;
 
-    // Compresses in into sink at level (already checked to be in range).
+    // Compresses in into sink at level (already checked to be in range), whatever in's size.
     // Throws std::runtime_error if the library fails (out of memory), never for bad input.
-    void (*compress)(std::string_view in, int level, const byte_sink& sink);
+    void (*compress)(std::string_view in, int level, const byte_sink& sink) = nullptr;
 
-    // Decompresses in; throws std::runtime_error on corrupt input or if the output would
-    // exceed max_out_nbytes.
-    std::string (*decompress)(std::string_view in, std::size_t max_out_nbytes);
+    // Decompresses in; throws std::runtime_error on corrupt, truncated or trailing input, or if
+    // the output would exceed max_out_nbytes.
+    std::string (*decompress)(std::string_view in, std::size_t max_out_nbytes) = nullptr;
 
-    // Approximate single-thread cost in nanoseconds per input byte at level, measured on
-    // text; the report multiplies it by the input size to refuse panels over a CPU budget.
-    double (*cost_ns_per_byte)(int level);
+    // Exact-size shortcut: when set, this codec's output at level L is the output of
+    // derived_from at L plus derived_overhead_nbytes (gzip = deflate + 18 bytes of header and
+    // trailer, zlib = deflate + 6), so the report compresses once per level.
+    const codec_descriptor* derived_from = nullptr;
+    std::size_t derived_overhead_nbytes = 0;
 
-    // Exact-size shortcut: when non-empty, this codec's output at level L is the output of
-    // codec `derived_from` at L plus `derived_overhead_nbytes` (gzip = deflate + 18 bytes of
-    // header and trailer, zlib = deflate + 6), so the report compresses once per level.
-    std::string_view derived_from;
-    std::size_t derived_overhead_nbytes;
-
-    // Optional exact-size split (bzip2: its blocks are independent). When split is non-null:
+    // Optional exact-size split (bzip2: its blocks are independent). When split is set:
     // split() cuts the input into pieces the codec would compress independently anyway,
     // piece_nbits() measures one piece's exact contribution in bits (pieces may run in
     // parallel), and assemble_nbytes() turns the sum of the pieces' bits into the size
-    // compress() would write for the whole input. Null means "count what compress() writes".
-    std::vector<std::string_view> (*split)(std::string_view in, int level);
-    std::uint64_t (*piece_nbits)(std::string_view piece, int level);
-    std::size_t (*assemble_nbytes)(std::uint64_t total_piece_nbits, int level);
+    // compress() would write for the whole input. Unset means "count what compress() writes".
+    std::vector<std::string_view> (*split)(std::string_view in, int level) = nullptr;
+    std::uint64_t (*piece_nbits)(std::string_view piece, int level) = nullptr;
+    std::size_t (*assemble_nbytes)(std::uint64_t total_piece_nbits, int level) = nullptr;
 };
 
 // Convenience wrappers over a descriptor.
 std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level);
 std::size_t compressed_nbytes(const codec_descriptor& c, std::string_view in, int level);
+
+// --- for codec files -------------------------------------------------------------------------
+
+// Releases a library context with the library's own function (ZSTD_freeCCtx, lzma_end, …).
+template <class T, auto release_fn> struct library_release {
+    void operator()(T* context) const noexcept { release_fn(context); }
+};
+
+// Owns a library context from the moment it is created, so every path frees it, a throwing
+// sink included: library_handle<ZSTD_CCtx, ZSTD_freeCCtx> cctx(ZSTD_createCCtx()). For a
+// stream struct on the stack (z_stream, bz_stream, lzma_stream) it holds the struct's address
+// and ends the stream; create it right after the library's init succeeded.
+template <class T, auto release_fn>
+using library_handle = std::unique_ptr<T, library_release<T, release_fn>>;
+
+// How much of nbytes a library whose length fields are T (zlib's uInt, libbz2's unsigned) can
+// take in one call; callers feed the rest in further calls instead of narrowing the size.
+template <class T> T slice_nbytes(std::size_t nbytes) {
+    return static_cast<T>(std::min<std::size_t>(nbytes, std::numeric_limits<T>::max()));
+}
 
 } // namespace compresstest

@@ -1,4 +1,5 @@
 // LZ4 frame format (as the lz4 command writes) through liblz4; levels >= 3 use LZ4HC.
+// needs: Debian liblz4-dev, pkg-config liblz4
 #include "codec.hpp"
 
 #include <lz4frame.h>
@@ -13,81 +14,65 @@ namespace {
 
 constexpr std::size_t chunk_nbytes = 64 * 1024;
 
+using compression_context = library_handle<LZ4F_cctx, LZ4F_freeCompressionContext>;
+using decompression_context = library_handle<LZ4F_dctx, LZ4F_freeDecompressionContext>;
+
+std::size_t checked(std::size_t rc) {
+    if (LZ4F_isError(rc)) throw std::runtime_error(std::string("lz4: ") + LZ4F_getErrorName(rc));
+    return rc;
+}
+
 void lz4_compress(std::string_view in, int level, const byte_sink& sink) {
     LZ4F_preferences_t prefs{};
     prefs.compressionLevel = level;
     prefs.frameInfo.contentSize = in.size();
-    LZ4F_cctx* cctx = nullptr;
-    if (LZ4F_isError(LZ4F_createCompressionContext(&cctx, LZ4F_VERSION)))
-        throw std::runtime_error("lz4: out of memory");
+    LZ4F_cctx* created = nullptr;
+    checked(LZ4F_createCompressionContext(&created, LZ4F_VERSION));
+    const compression_context cctx(created);
     std::vector<char> out(LZ4F_compressBound(chunk_nbytes, &prefs));
-    auto check = [&](std::size_t rc) {
-        if (LZ4F_isError(rc)) {
-            LZ4F_freeCompressionContext(cctx);
-            throw std::runtime_error(std::string("lz4: ") + LZ4F_getErrorName(rc));
-        }
-        return rc;
-    };
-    sink(out.data(), check(LZ4F_compressBegin(cctx, out.data(), out.size(), &prefs)));
+    sink(out.data(), checked(LZ4F_compressBegin(cctx.get(), out.data(), out.size(), &prefs)));
     for (std::size_t offset = 0; offset < in.size(); offset += chunk_nbytes) {
         const std::size_t n = std::min(chunk_nbytes, in.size() - offset);
-        sink(out.data(), check(LZ4F_compressUpdate(cctx, out.data(), out.size(), in.data() + offset,
-                                                   n, nullptr)));
+        sink(out.data(), checked(LZ4F_compressUpdate(cctx.get(), out.data(), out.size(),
+                                                     in.data() + offset, n, nullptr)));
     }
-    sink(out.data(), check(LZ4F_compressEnd(cctx, out.data(), out.size(), nullptr)));
-    LZ4F_freeCompressionContext(cctx);
+    sink(out.data(), checked(LZ4F_compressEnd(cctx.get(), out.data(), out.size(), nullptr)));
 }
 
 std::string lz4_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    LZ4F_dctx* dctx = nullptr;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
-        throw std::runtime_error("lz4: out of memory");
+    LZ4F_dctx* created = nullptr;
+    checked(LZ4F_createDecompressionContext(&created, LZ4F_VERSION));
+    const decompression_context dctx(created);
     std::string out;
     std::array<char, chunk_nbytes> buf;
     const char* next = in.data();
     std::size_t left = in.size();
-    std::size_t hint = 1;
+    std::size_t hint = 1; // 0 once the frame is complete
     while (hint != 0) {
         std::size_t out_n = buf.size();
         std::size_t in_n = left;
-        hint = LZ4F_decompress(dctx, buf.data(), &out_n, next, &in_n, nullptr);
-        if (LZ4F_isError(hint) || (in_n == 0 && out_n == 0 && hint != 0)) {
-            LZ4F_freeDecompressionContext(dctx);
+        hint = LZ4F_decompress(dctx.get(), buf.data(), &out_n, next, &in_n, nullptr);
+        if (LZ4F_isError(hint) || (in_n == 0 && out_n == 0 && hint != 0))
             throw std::runtime_error("lz4: corrupt or truncated frame");
-        }
         next += in_n;
         left -= in_n;
         out.append(buf.data(), out_n);
-        if (out.size() > max_out_nbytes) {
-            LZ4F_freeDecompressionContext(dctx);
-            throw std::runtime_error("lz4: output over the limit");
-        }
+        if (out.size() > max_out_nbytes) throw std::runtime_error("lz4: output over the limit");
     }
-    LZ4F_freeDecompressionContext(dctx);
+    if (left != 0) throw std::runtime_error("lz4: trailing bytes after the frame");
     return out;
-}
-
-double lz4_cost_ns_per_byte(int level) {
-    static constexpr std::array<double, 13> ns = {1,  1.5, 1.5, 12, 15,  18, 22,
-                                                  28, 35,  45,  60, 150, 200};
-    return ns[static_cast<std::size_t>(level)];
 }
 
 } // namespace
 
-extern const codec_descriptor lz4_codec{"lz4",
-                                        "",
-                                        "liblz4",
-                                        1,
-                                        1,
-                                        LZ4HC_CLEVEL_MAX,
-                                        lz4_compress,
-                                        lz4_decompress,
-                                        lz4_cost_ns_per_byte,
-                                        "",
-                                        0,
-                                        nullptr,
-                                        nullptr,
-                                        nullptr};
+extern const codec_descriptor lz4_codec{
+    .name = "lz4",
+    .library = "liblz4",
+    .min_level = 1,
+    .default_level = 1,
+    .max_level = LZ4HC_CLEVEL_MAX,
+    .compress = lz4_compress,
+    .decompress = lz4_decompress,
+};
 
 } // namespace compresstest::codecs

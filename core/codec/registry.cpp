@@ -1,26 +1,26 @@
 // The codec table: adding a codec is one file in this folder plus one row here.
 #include "registry.hpp"
 
-#include "zlib_family.hpp"
-
-#include <array>
+#include <stdexcept>
 #include <string>
+
+// The rows, in display order: row(x) names the descriptor codecs::x_codec that a file in this
+// folder defines. The declarations and the table below are both made from this one list.
+#define COMPRESSTEST_CODEC_ROWS(row)                                                               \
+    row(gzip) row(deflate) row(zlib) row(bzip2) row(zstd) row(brotli) row(xz) row(lz4)
 
 namespace compresstest {
 
 namespace codecs {
-extern const codec_descriptor bzip2_codec;
-extern const codec_descriptor zstd_codec;
-extern const codec_descriptor brotli_codec;
-extern const codec_descriptor xz_codec;
-extern const codec_descriptor lz4_codec;
+#define COMPRESSTEST_DECLARE_CODEC(x) extern const codec_descriptor x##_codec;
+COMPRESSTEST_CODEC_ROWS(COMPRESSTEST_DECLARE_CODEC)
+#undef COMPRESSTEST_DECLARE_CODEC
 } // namespace codecs
 
 namespace {
-const std::array<const codec_descriptor*, 8> table = {
-    &codecs::gzip_codec, &codecs::deflate_codec, &codecs::zlib_codec, &codecs::bzip2_codec,
-    &codecs::zstd_codec, &codecs::brotli_codec,  &codecs::xz_codec,   &codecs::lz4_codec,
-};
+#define COMPRESSTEST_CODEC_ADDRESS(x) &codecs::x##_codec,
+const codec_descriptor* const table[] = {COMPRESSTEST_CODEC_ROWS(COMPRESSTEST_CODEC_ADDRESS)};
+#undef COMPRESSTEST_CODEC_ADDRESS
 } // namespace
 
 std::span<const codec_descriptor* const> all_codecs() {
@@ -39,11 +39,21 @@ result<const codec_descriptor*> find_codec(std::string_view name) {
                  "unknown codec \"" + std::string(name) + "\"; known codecs: " + known};
 }
 
+const codec_descriptor& codec_named(std::string_view name) {
+    auto c = find_codec(name);
+    if (!c) throw std::invalid_argument(c.err().message);
+    return **c;
+}
+
 result<int> check_level(const codec_descriptor& c, int level) {
     if (level >= c.min_level && level <= c.max_level) return level;
     return error{error_kind::unprocessable,
                  "level " + std::to_string(level) + " is out of range for " + std::string(c.name) +
                      ": use " + std::to_string(c.min_level) + " to " + std::to_string(c.max_level)};
+}
+
+const codec_descriptor& base_of(const codec_descriptor& c) {
+    return c.derived_from ? *c.derived_from : c;
 }
 
 std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level) {

@@ -1,4 +1,5 @@
 // xz (LZMA2 in the .xz container, CRC64 check) through liblzma.
+// needs: Debian liblzma-dev, pkg-config liblzma
 #include "codec.hpp"
 
 #include <lzma.h>
@@ -10,13 +11,11 @@ namespace compresstest::codecs {
 namespace {
 
 constexpr std::size_t chunk_nbytes = 64 * 1024;
+constexpr std::uint32_t decoder_flags = 0; // one .xz stream: trailing bytes are an error
 
-// Runs strm to the end and always frees it, also when the sink throws (an output limit).
+// Runs strm over all of in to the end of the stream. The caller's handle frees strm on every
+// path, a throwing sink (an output limit) included.
 void run_lzma(lzma_stream& strm, std::string_view in, const byte_sink& sink) {
-    struct end_guard {
-        lzma_stream& s;
-        ~end_guard() { lzma_end(&s); }
-    } guard{strm};
     std::array<std::uint8_t, chunk_nbytes> out;
     strm.next_in = reinterpret_cast<const std::uint8_t*>(in.data());
     strm.avail_in = in.size();
@@ -29,19 +28,22 @@ void run_lzma(lzma_stream& strm, std::string_view in, const byte_sink& sink) {
             throw std::runtime_error("xz: stream error " + std::to_string(rc));
         sink(reinterpret_cast<const char*>(out.data()), out.size() - strm.avail_out);
     }
+    if (strm.avail_in != 0) throw std::runtime_error("xz: trailing bytes after the stream");
 }
 
 void xz_compress(std::string_view in, int level, const byte_sink& sink) {
     lzma_stream strm = LZMA_STREAM_INIT;
     if (lzma_easy_encoder(&strm, static_cast<std::uint32_t>(level), LZMA_CHECK_CRC64) != LZMA_OK)
         throw std::runtime_error("xz: encoder init failed");
+    const library_handle<lzma_stream, lzma_end> owner(&strm);
     run_lzma(strm, in, sink);
 }
 
 std::string xz_decompress(std::string_view in, std::size_t max_out_nbytes) {
     lzma_stream strm = LZMA_STREAM_INIT;
-    if (lzma_stream_decoder(&strm, UINT64_MAX, 0) != LZMA_OK)
+    if (lzma_stream_decoder(&strm, UINT64_MAX, decoder_flags) != LZMA_OK)
         throw std::runtime_error("xz: decoder init failed");
+    const library_handle<lzma_stream, lzma_end> owner(&strm);
     std::string out;
     run_lzma(strm, in, [&](const char* p, std::size_t n) {
         out.append(p, n);
@@ -50,26 +52,16 @@ std::string xz_decompress(std::string_view in, std::size_t max_out_nbytes) {
     return out;
 }
 
-double xz_cost_ns_per_byte(int level) {
-    static constexpr std::array<double, 10> ns = {40, 60, 90, 150, 300, 400, 500, 550, 600, 650};
-    return ns[static_cast<std::size_t>(level)];
-}
-
 } // namespace
 
-extern const codec_descriptor xz_codec{"xz",
-                                       "",
-                                       "liblzma " LZMA_VERSION_STRING,
-                                       0,
-                                       6,
-                                       9,
-                                       xz_compress,
-                                       xz_decompress,
-                                       xz_cost_ns_per_byte,
-                                       "",
-                                       0,
-                                       nullptr,
-                                       nullptr,
-                                       nullptr};
+extern const codec_descriptor xz_codec{
+    .name = "xz",
+    .library = "liblzma " LZMA_VERSION_STRING,
+    .min_level = 0,
+    .default_level = 6,
+    .max_level = 9,
+    .compress = xz_compress,
+    .decompress = xz_decompress,
+};
 
 } // namespace compresstest::codecs

@@ -1,5 +1,6 @@
 // deflate (RFC 1951), zlib (RFC 1950) and gzip (RFC 1952) through the zlib library.
-#include "zlib_family.hpp"
+// needs: Debian zlib1g-dev, pkg-config zlib
+#include "codec.hpp"
 
 #include <zlib.h>
 
@@ -17,72 +18,57 @@ constexpr int window_bits_auto_detect = 15 + 32; // zlib or gzip, by header
 constexpr int mem_level_default = 8;             // zlib's default, as web servers use it
 constexpr std::size_t chunk_nbytes = 64 * 1024;
 
+// Hands zlib the next slice of rest once it has used up the previous one: avail_in is 32-bit.
+void refill(z_stream& zs, std::string_view& rest) {
+    if (zs.avail_in != 0 || rest.empty()) return;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(rest.data()));
+    zs.avail_in = slice_nbytes<uInt>(rest.size());
+    rest.remove_prefix(zs.avail_in);
+}
+
 void deflate_with(std::string_view in, int level, int window_bits, const byte_sink& sink) {
     z_stream zs{};
     if (deflateInit2(&zs, level, Z_DEFLATED, window_bits, mem_level_default, Z_DEFAULT_STRATEGY) !=
         Z_OK)
         throw std::runtime_error("zlib: deflateInit2 failed");
+    const library_handle<z_stream, deflateEnd> owner(&zs);
     std::array<char, chunk_nbytes> out;
-    // zlib's avail_in is 32-bit; feed in slices so any input size works.
-    std::size_t offset = 0;
+    std::string_view rest = in;
     int rc = Z_OK;
-    do {
-        const std::size_t slice = std::min<std::size_t>(in.size() - offset, 1u << 30);
-        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + offset));
-        zs.avail_in = static_cast<uInt>(slice);
-        offset += slice;
-        const int flush = offset == in.size() ? Z_FINISH : Z_NO_FLUSH;
-        do {
-            zs.next_out = reinterpret_cast<Bytef*>(out.data());
-            zs.avail_out = static_cast<uInt>(out.size());
-            rc = deflate(&zs, flush);
-            if (rc == Z_STREAM_ERROR) {
-                deflateEnd(&zs);
-                throw std::runtime_error("zlib: deflate failed");
-            }
-            sink(out.data(), out.size() - zs.avail_out);
-        } while (zs.avail_out == 0);
-    } while (rc != Z_STREAM_END);
-    deflateEnd(&zs);
+    while (rc != Z_STREAM_END) {
+        refill(zs, rest);
+        zs.next_out = reinterpret_cast<Bytef*>(out.data());
+        zs.avail_out = static_cast<uInt>(out.size());
+        // Z_FINISH once zlib holds the last slice; it then keeps being called until the end.
+        rc = deflate(&zs, rest.empty() ? Z_FINISH : Z_NO_FLUSH);
+        if (rc == Z_STREAM_ERROR) throw std::runtime_error("zlib: deflate failed");
+        sink(out.data(), out.size() - zs.avail_out);
+    }
 }
 
 std::string inflate_with(std::string_view in, std::size_t max_out_nbytes, int window_bits) {
     z_stream zs{};
     if (inflateInit2(&zs, window_bits) != Z_OK) throw std::runtime_error("zlib: inflateInit2");
+    const library_handle<z_stream, inflateEnd> owner(&zs);
     std::string out;
     std::array<char, chunk_nbytes> buf;
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
+    std::string_view rest = in;
     int rc = Z_OK;
     while (rc != Z_STREAM_END) {
+        refill(zs, rest);
         zs.next_out = reinterpret_cast<Bytef*>(buf.data());
         zs.avail_out = static_cast<uInt>(buf.size());
         rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) {
-            inflateEnd(&zs);
+        // Z_BUF_ERROR: no progress possible, i.e. the input ended before the stream did.
+        if (rc != Z_OK && rc != Z_STREAM_END)
             throw std::runtime_error("zlib: corrupt or truncated stream");
-        }
         out.append(buf.data(), buf.size() - zs.avail_out);
-        if (out.size() > max_out_nbytes) {
-            inflateEnd(&zs);
-            throw std::runtime_error("zlib: output over the limit");
-        }
-        if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
-            inflateEnd(&zs);
-            throw std::runtime_error("zlib: truncated stream");
-        }
+        if (out.size() > max_out_nbytes) throw std::runtime_error("zlib: output over the limit");
     }
-    inflateEnd(&zs);
+    if (zs.avail_in != 0 || !rest.empty())
+        throw std::runtime_error("zlib: trailing bytes after the stream");
     return out;
 }
-
-// Measured on English text, single thread (bench/ refreshes these figures).
-double zlib_cost_ns_per_byte(int level) {
-    static constexpr std::array<double, 10> ns = {1, 9, 10, 12, 14, 19, 26, 33, 56, 75};
-    return ns[static_cast<std::size_t>(level)];
-}
-
-} // namespace
 
 void deflate_compress(std::string_view in, int level, const byte_sink& sink) {
     deflate_with(in, level, window_bits_raw, sink);
@@ -103,28 +89,41 @@ std::string gzip_decompress(std::string_view in, std::size_t max_out_nbytes) {
     return inflate_with(in, max_out_nbytes, window_bits_auto_detect);
 }
 
-const codec_descriptor deflate_codec{"deflate",
-                                     "",
-                                     "zlib " ZLIB_VERSION,
-                                     1,
-                                     6,
-                                     9,
-                                     deflate_compress,
-                                     deflate_decompress,
-                                     zlib_cost_ns_per_byte,
-                                     "",
-                                     0,
-                                     nullptr,
-                                     nullptr,
-                                     nullptr};
+} // namespace
+
+extern const codec_descriptor deflate_codec{
+    .name = "deflate",
+    .library = "zlib " ZLIB_VERSION,
+    .min_level = 1,
+    .default_level = 6,
+    .max_level = 9,
+    .compress = deflate_compress,
+    .decompress = deflate_decompress,
+};
 // RFC 9110 §8.4.1.2: the "deflate" content-coding is the zlib format.
-const codec_descriptor zlib_codec{
-    "zlib",        "deflate",       "zlib " ZLIB_VERSION,  1,         6, 9,
-    zlib_compress, zlib_decompress, zlib_cost_ns_per_byte, "deflate", 6, nullptr,
-    nullptr,       nullptr};
-const codec_descriptor gzip_codec{
-    "gzip",        "gzip",          "zlib " ZLIB_VERSION,  1,         6,  9,
-    gzip_compress, gzip_decompress, zlib_cost_ns_per_byte, "deflate", 18, nullptr,
-    nullptr,       nullptr};
+extern const codec_descriptor zlib_codec{
+    .name = "zlib",
+    .content_coding = "deflate",
+    .library = "zlib " ZLIB_VERSION,
+    .min_level = 1,
+    .default_level = 6,
+    .max_level = 9,
+    .compress = zlib_compress,
+    .decompress = zlib_decompress,
+    .derived_from = &deflate_codec,
+    .derived_overhead_nbytes = 6, // 2-byte header + Adler-32
+};
+extern const codec_descriptor gzip_codec{
+    .name = "gzip",
+    .content_coding = "gzip",
+    .library = "zlib " ZLIB_VERSION,
+    .min_level = 1,
+    .default_level = 6,
+    .max_level = 9,
+    .compress = gzip_compress,
+    .decompress = gzip_decompress,
+    .derived_from = &deflate_codec,
+    .derived_overhead_nbytes = 18, // 10-byte header + CRC-32 + ISIZE
+};
 
 } // namespace compresstest::codecs

@@ -1,4 +1,5 @@
 // Zstandard through libzstd, one frame with the content size recorded.
+// needs: Debian libzstd-dev, pkg-config libzstd
 #include "codec.hpp"
 
 #include <zstd.h>
@@ -11,67 +12,60 @@ namespace {
 
 constexpr std::size_t chunk_nbytes = 64 * 1024;
 
+using compression_context = library_handle<ZSTD_CCtx, ZSTD_freeCCtx>;
+using decompression_context = library_handle<ZSTD_DCtx, ZSTD_freeDCtx>;
+
+std::size_t checked(std::size_t rc) {
+    if (ZSTD_isError(rc)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(rc));
+    return rc;
+}
+
 void zstd_compress(std::string_view in, int level, const byte_sink& sink) {
-    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    const compression_context cctx(ZSTD_createCCtx());
     if (!cctx) throw std::runtime_error("zstd: out of memory");
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    checked(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level));
     // Declaring the size up front lets zstd size its window as the one-shot API would.
-    ZSTD_CCtx_setPledgedSrcSize(cctx, in.size());
+    checked(ZSTD_CCtx_setPledgedSrcSize(cctx.get(), in.size()));
     std::array<char, chunk_nbytes> out;
     ZSTD_inBuffer input{in.data(), in.size(), 0};
     std::size_t remaining = 0;
     do {
         ZSTD_outBuffer output{out.data(), out.size(), 0};
-        remaining = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_end);
-        if (ZSTD_isError(remaining)) {
-            ZSTD_freeCCtx(cctx);
-            throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(remaining));
-        }
+        remaining = checked(ZSTD_compressStream2(cctx.get(), &output, &input, ZSTD_e_end));
         sink(out.data(), output.pos);
     } while (remaining != 0);
-    ZSTD_freeCCtx(cctx);
 }
 
 std::string zstd_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
+    const decompression_context dctx(ZSTD_createDCtx());
     if (!dctx) throw std::runtime_error("zstd: out of memory");
     std::string out;
     std::array<char, chunk_nbytes> buf;
     ZSTD_inBuffer input{in.data(), in.size(), 0};
-    std::size_t rc = 1;
+    std::size_t rc = 1; // 0 once a frame is complete
     while (rc != 0) {
         ZSTD_outBuffer output{buf.data(), buf.size(), 0};
-        rc = ZSTD_decompressStream(dctx, &output, &input);
-        if (ZSTD_isError(rc)) {
-            ZSTD_freeDCtx(dctx);
-            throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(rc));
-        }
+        rc = checked(ZSTD_decompressStream(dctx.get(), &output, &input));
         out.append(buf.data(), output.pos);
-        if (out.size() > max_out_nbytes) {
-            ZSTD_freeDCtx(dctx);
-            throw std::runtime_error("zstd: output over the limit");
-        }
-        if (rc != 0 && input.pos == input.size && output.pos < output.size) {
-            ZSTD_freeDCtx(dctx);
+        if (out.size() > max_out_nbytes) throw std::runtime_error("zstd: output over the limit");
+        if (rc != 0 && input.pos == input.size && output.pos < output.size)
             throw std::runtime_error("zstd: truncated frame");
-        }
     }
-    ZSTD_freeDCtx(dctx);
+    if (input.pos != input.size) throw std::runtime_error("zstd: trailing bytes after the frame");
     return out;
-}
-
-double zstd_cost_ns_per_byte(int level) {
-    static constexpr std::array<double, 23> ns = {0,   3,   4,   5,   6,   9,   11, 14,
-                                                  17,  22,  28,  40,  45,  80,  90, 110,
-                                                  190, 230, 300, 450, 550, 700, 900};
-    return ns[static_cast<std::size_t>(level)];
 }
 
 } // namespace
 
 extern const codec_descriptor zstd_codec{
-    "zstd",        "zstd",          "libzstd " ZSTD_VERSION_STRING, 1,  3, 22,
-    zstd_compress, zstd_decompress, zstd_cost_ns_per_byte,          "", 0, nullptr,
-    nullptr,       nullptr};
+    .name = "zstd",
+    .content_coding = "zstd",
+    .library = "libzstd " ZSTD_VERSION_STRING,
+    .min_level = 1,
+    .default_level = 3,
+    .max_level = 22,
+    .compress = zstd_compress,
+    .decompress = zstd_decompress,
+};
 
 } // namespace compresstest::codecs

@@ -14,9 +14,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINARY, Server, curl, text_file  # noqa: E402
+from harness import BINARY, DATA_DIR, Server, curl, text_file  # noqa: E402
 
-FIXTURES_DIR = os.environ.get("COMPRESSTEST_FIXTURES_DIR")
 RUNTIME = "/2018-06-01/runtime"
 WAIT_S = 60          # longest wait for one invocation's result
 EXIT_WAIT_S = 10     # longest wait for the lambda process to exit
@@ -26,15 +25,8 @@ LAMBDA_PAYLOAD_NBYTES = 6 * 1024 * 1024
 
 
 def fixture(name):
-    """A real API Gateway event shape from COMPRESSTEST_FIXTURES_DIR/apigw."""
-    if not FIXTURES_DIR:
-        raise unittest.SkipTest(
-            "COMPRESSTEST_FIXTURES_DIR is not set (the ctest registration sets it to "
-            "<source>/../shared/fixtures); skipping tests built on the API Gateway fixtures")
-    path = os.path.join(FIXTURES_DIR, "apigw", name)
-    if not os.path.isfile(path):
-        raise unittest.SkipTest(f"API Gateway fixture {path} is absent")
-    with open(path, "rb") as f:
+    """A real API Gateway event shape from test/data/apigw (a missing one is an error)."""
+    with open(os.path.join(DATA_DIR, "apigw", name), "rb") as f:
         return json.load(f)
 
 

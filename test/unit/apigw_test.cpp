@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -56,20 +55,15 @@ std::vector<std::string> values_of(const request& req, std::string_view name) {
     return out;
 }
 
-// Reads a fixture from COMPRESSTEST_FIXTURES_DIR/apigw; empty when the variable is unset.
+// Reads a real API Gateway event from test/data/apigw; a missing or empty one fails the test.
 std::string fixture(const std::string& name) {
-    const char* dir = std::getenv("COMPRESSTEST_FIXTURES_DIR");
-    if (!dir) return {};
-    std::ifstream f(std::string(dir) + "/apigw/" + name, std::ios::binary);
+    const std::string path = std::string(COMPRESSTEST_TEST_DATA_DIR) + "/apigw/" + name;
+    std::ifstream f(path, std::ios::binary);
     std::ostringstream s;
     s << f.rdbuf();
+    EXPECT_FALSE(s.str().empty()) << "cannot read the fixture " << path;
     return s.str();
 }
-
-#define SKIP_WITHOUT_FIXTURES(text)                                                                \
-    if ((text).empty())                                                                            \
-    GTEST_SKIP() << "COMPRESSTEST_FIXTURES_DIR is unset or lacks apigw/ (ctest sets it to "        \
-                    "<source>/../shared/fixtures)"
 
 json::object response_json(const response& msg, payload_version v) {
     return json::parse(to_response_json(msg, v)).as_object();
@@ -254,7 +248,7 @@ TEST(apigw_event, what_is_not_an_api_gateway_event_is_an_error) {
 
 TEST(apigw_event, real_rest_v1_fixture_is_accepted) {
     const auto text = fixture("rest-v1-request.json");
-    SKIP_WITHOUT_FIXTURES(text);
+    ASSERT_FALSE(text.empty());
     auto ev = parse_event(text, limits);
     ASSERT_TRUE(ev) << ev.err().message;
     EXPECT_EQ(ev->version, payload_version::v1);
@@ -269,7 +263,7 @@ TEST(apigw_event, real_rest_v1_fixture_is_accepted) {
 
 TEST(apigw_event, real_http_v2_fixture_is_accepted) {
     const auto text = fixture("http-v2-request.json");
-    SKIP_WITHOUT_FIXTURES(text);
+    ASSERT_FALSE(text.empty());
     auto ev = parse_event(text, limits);
     ASSERT_TRUE(ev) << ev.err().message;
     EXPECT_EQ(ev->version, payload_version::v2);

@@ -1,11 +1,12 @@
-// Properties of every codec: round trips, exact derived sizes, bzip2 block reassembly.
+// Properties of every registered codec: round trips, exact derived sizes, split reassembly.
+#include "codec/costs.hpp"
 #include "codec/registry.hpp"
-#include "codec/zlib_family.hpp"
 #include "inputs.hpp"
 
 #include <bzlib.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <stdexcept>
 
 namespace compresstest {
@@ -28,22 +29,38 @@ std::vector<codec_level> every_codec_level() {
     return out;
 }
 
+std::vector<const codec_descriptor*> codecs_where(bool (*has)(const codec_descriptor&)) {
+    std::vector<const codec_descriptor*> out;
+    for (const codec_descriptor* c : all_codecs())
+        if (has(*c)) out.push_back(c);
+    return out;
+}
+
+// Input sizes scaled by the measured cost, so that the slowest levels stay quick to test:
+// about 10 ms of CPU per input, between 512 bytes and 40 kB.
+std::size_t test_input_nbytes(const codec_descriptor& c, int level) {
+    constexpr double budget_ns = 10e6;
+    return std::clamp<std::size_t>(static_cast<std::size_t>(budget_ns / cost_ns_per_byte(c, level)),
+                                   512, 40'000);
+}
+
 class every_codec_and_level : public ::testing::TestWithParam<codec_level> {};
 
 TEST_P(every_codec_and_level, round_trips_and_counts_what_it_writes) {
     const auto [codec, level] = GetParam();
-    const std::string compressible[] = {text_bytes(40'000, 2), run_bytes(40'000, 3)};
-    const std::string inputs[] = {"", "x", random_bytes(20'000, 1), compressible[0],
-                                  compressible[1]};
-    for (const auto& in : compressible)
-        EXPECT_LT(compressed_nbytes(*codec, in, level), in.size() / 2)
-            << codec->name << ':' << level;
-    for (const auto& in : inputs) {
+    const std::size_t n = test_input_nbytes(*codec, level);
+    const std::string compressible[] = {text_bytes(n, 2), run_bytes(n, 3)};
+    const std::string incompressible[] = {"", "x", random_bytes(n / 2, 1)};
+    for (const auto& in : compressible) {
         const std::string packed = compress_to_string(*codec, in, level);
-        EXPECT_EQ(codec->decompress(packed, in.size()), in)
-            << codec->name << ':' << level << " on " << in.size() << " bytes";
-        EXPECT_EQ(compressed_nbytes(*codec, in, level), packed.size());
+        EXPECT_LT(packed.size(), in.size() / 2) << codec->name << ':' << level;
+        EXPECT_EQ(codec->decompress(packed, in.size()), in) << codec->name << ':' << level;
     }
+    for (const auto& in : incompressible)
+        EXPECT_EQ(codec->decompress(compress_to_string(*codec, in, level), in.size()), in)
+            << codec->name << ':' << level << " on " << in.size() << " bytes";
+    EXPECT_EQ(compressed_nbytes(*codec, compressible[0], level),
+              compress_to_string(*codec, compressible[0], level).size());
 }
 
 INSTANTIATE_TEST_SUITE_P(registry, every_codec_and_level, ::testing::ValuesIn(every_codec_level()),
@@ -52,7 +69,7 @@ INSTANTIATE_TEST_SUITE_P(registry, every_codec_and_level, ::testing::ValuesIn(ev
                                     std::to_string(param_info.param.level);
                          });
 
-TEST(decompress, refuses_output_over_the_limit_and_corrupt_input) {
+TEST(decompress, refuses_output_over_the_limit_and_truncated_or_trailing_input) {
     const std::string in = text_bytes(10'000, 4);
     for (const codec_descriptor* c : all_codecs()) {
         const std::string packed = compress_to_string(*c, in, c->default_level);
@@ -60,125 +77,192 @@ TEST(decompress, refuses_output_over_the_limit_and_corrupt_input) {
         EXPECT_THROW(c->decompress(packed.substr(0, packed.size() / 2), in.size()),
                      std::runtime_error)
             << c->name;
+        EXPECT_THROW(c->decompress(packed + "junk", in.size()), std::runtime_error) << c->name;
     }
+}
+
+struct sink_failure : std::exception {};
+
+// Every library context is owned by a handle, so a sink that throws (an output limit) frees
+// it; the sanitizer build's LeakSanitizer fails this test if any codec leaks.
+TEST(compress, a_throwing_sink_propagates_and_leaks_nothing) {
+    const std::string in = text_bytes(200'000, 5);
+    for (const codec_descriptor* c : all_codecs())
+        for (int level : {c->min_level, c->default_level}) {
+            int calls = 0;
+            EXPECT_THROW(c->compress(in.substr(0, test_input_nbytes(*c, level)), level,
+                                     [&](const char*, std::size_t) {
+                                         ++calls;
+                                         throw sink_failure{};
+                                     }),
+                         sink_failure)
+                << c->name << ':' << level;
+            EXPECT_EQ(calls, 1) << c->name << ':' << level;
+        }
 }
 
 TEST(registry, unknown_codec_is_an_error_naming_the_known_ones) {
     auto r = find_codec("lzma9000");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.err().kind, error_kind::unprocessable);
-    EXPECT_NE(r.err().message.find("gzip"), std::string::npos);
-    EXPECT_NE(r.err().message.find("zstd"), std::string::npos);
+    for (const codec_descriptor* c : all_codecs())
+        EXPECT_NE(r.err().message.find(c->name), std::string::npos) << c->name;
 }
 
-TEST(registry, out_of_range_level_names_the_valid_range) {
-    const auto& zstd = **find_codec("zstd");
-    auto r = check_level(zstd, 23);
-    ASSERT_FALSE(r);
-    EXPECT_NE(r.err().message.find("1 to 22"), std::string::npos) << r.err().message;
-    EXPECT_TRUE(check_level(zstd, 22));
-}
-
-TEST(registry, names_are_unique_and_ranges_sane) {
-    std::set<std::string_view> names;
-    for (const codec_descriptor* c : all_codecs()) {
-        EXPECT_TRUE(names.insert(c->name).second) << c->name;
-        EXPECT_LE(c->min_level, c->default_level);
-        EXPECT_LE(c->default_level, c->max_level);
-        for (int level = c->min_level; level <= c->max_level; ++level)
-            EXPECT_GT(c->cost_ns_per_byte(level), 0) << c->name << ':' << level;
+TEST(registry, codec_named_throws_a_clear_error_for_a_missing_name) {
+    for (const codec_descriptor* c : all_codecs())
+        EXPECT_EQ(&codec_named(c->name), c);
+    try {
+        codec_named("lzma9000");
+        FAIL() << "no exception";
+    } catch (const std::invalid_argument& ex) {
+        EXPECT_NE(std::string(ex.what()).find("unknown codec \"lzma9000\""), std::string::npos)
+            << ex.what();
     }
 }
 
-// gzip = deflate + 18 and zlib = deflate + 6 must hold exactly, or the report's derived sizes
-// would be wrong: compare against real gzip and zlib streams.
-TEST(derived_sizes, gzip_and_zlib_equal_deflate_plus_their_framing_at_every_level) {
+TEST(registry, out_of_range_level_names_the_valid_range) {
+    for (const codec_descriptor* c : all_codecs()) {
+        const std::string range =
+            std::to_string(c->min_level) + " to " + std::to_string(c->max_level);
+        for (int level : {c->min_level - 1, c->max_level + 1}) {
+            auto r = check_level(*c, level);
+            ASSERT_FALSE(r) << c->name << ':' << level;
+            EXPECT_NE(r.err().message.find(range), std::string::npos) << r.err().message;
+        }
+        EXPECT_TRUE(check_level(*c, c->max_level));
+    }
+}
+
+TEST(registry, names_are_unique_and_descriptors_complete) {
+    std::set<std::string_view> names;
+    for (const codec_descriptor* c : all_codecs()) {
+        EXPECT_TRUE(names.insert(c->name).second) << c->name;
+        EXPECT_FALSE(c->library.empty()) << c->name;
+        EXPECT_TRUE(c->compress && c->decompress) << c->name;
+        EXPECT_LE(c->min_level, c->default_level) << c->name;
+        EXPECT_LE(c->default_level, c->max_level) << c->name;
+        EXPECT_EQ(c->split != nullptr, c->piece_nbits != nullptr) << c->name;
+        EXPECT_EQ(c->split != nullptr, c->assemble_nbytes != nullptr) << c->name;
+        if (c->derived_from) {
+            EXPECT_EQ(c->derived_from->derived_from, nullptr) << c->name << ": one step only";
+            EXPECT_EQ(c->min_level, c->derived_from->min_level) << c->name;
+            EXPECT_EQ(c->max_level, c->derived_from->max_level) << c->name;
+        }
+        for (int level = c->min_level; level <= c->max_level; ++level)
+            EXPECT_GT(cost_ns_per_byte(*c, level), 0) << c->name << ':' << level;
+    }
+}
+
+TEST(costs, every_row_names_a_registered_base_codec_and_level_once) {
+    std::set<std::pair<std::string_view, int>> seen;
+    for (const auto& row : measured_costs()) {
+        auto c = find_codec(row.codec);
+        ASSERT_TRUE(c) << row.codec;
+        EXPECT_EQ((*c)->derived_from, nullptr) << row.codec << ": derived codecs cost their base";
+        EXPECT_TRUE(check_level(**c, row.level)) << row.codec << ':' << row.level;
+        EXPECT_GT(row.ns_per_byte, 0) << row.codec << ':' << row.level;
+        EXPECT_TRUE(seen.insert({row.codec, row.level}).second) << row.codec << ':' << row.level;
+    }
+}
+
+// A derived codec's size must equal its base's plus the fixed framing exactly, or the report's
+// derived sizes would be wrong: compare the real streams (gzip and zlib from zlib itself).
+TEST(derived_sizes, equal_the_base_plus_the_framing_at_every_level) {
     std::vector<std::string> inputs = {"", "a", "abc"};
     for (std::uint32_t seed = 0; seed < 8; ++seed) {
         inputs.push_back(text_bytes(1'000 + seed * 7'919, seed));
         inputs.push_back(random_bytes(500 + seed * 3'001, seed));
         inputs.push_back(run_bytes(2'000 + seed * 5'003, seed));
     }
-    ASSERT_GE(inputs.size(), 20u);
-    for (const auto& in : inputs)
-        for (int level = codecs::deflate_codec.min_level; level <= codecs::deflate_codec.max_level;
-             ++level) {
-            const auto deflate = compressed_nbytes(codecs::deflate_codec, in, level);
-            EXPECT_EQ(compressed_nbytes(codecs::gzip_codec, in, level),
-                      deflate + codecs::gzip_codec.derived_overhead_nbytes)
-                << "level " << level << ", " << in.size() << " bytes";
-            EXPECT_EQ(compressed_nbytes(codecs::zlib_codec, in, level),
-                      deflate + codecs::zlib_codec.derived_overhead_nbytes)
-                << "level " << level << ", " << in.size() << " bytes";
-        }
+    const auto derived = codecs_where([](const codec_descriptor& c) { return !!c.derived_from; });
+    ASSERT_FALSE(derived.empty());
+    for (const codec_descriptor* c : derived)
+        for (const auto& in : inputs)
+            for (int level = c->min_level; level <= c->max_level; ++level)
+                EXPECT_EQ(compressed_nbytes(*c, in, level),
+                          compressed_nbytes(*c->derived_from, in, level) +
+                              c->derived_overhead_nbytes)
+                    << c->name << ':' << level << ", " << in.size() << " bytes";
 }
 
-std::size_t bzip2_reference_size(const std::string& in, int level) {
-    std::string out(in.size() + in.size() / 100 + 600, '\0');
-    unsigned out_n = static_cast<unsigned>(out.size());
-    if (BZ2_bzBuffToBuffCompress(out.data(), &out_n, const_cast<char*>(in.data()),
-                                 static_cast<unsigned>(in.size()), level, 0, 0) != BZ_OK)
-        throw std::runtime_error("BZ2_bzBuffToBuffCompress failed");
-    return out_n;
-}
-
-std::size_t bzip2_size_from_pieces(const std::string& in, int level) {
-    const auto& bz = **find_codec("bzip2");
+std::size_t size_from_pieces(const codec_descriptor& c, const std::string& in, int level) {
     std::uint64_t nbits = 0;
-    for (auto piece : bz.split(in, level))
-        nbits += bz.piece_nbits(piece, level);
-    return bz.assemble_nbytes(nbits, level);
+    for (auto piece : c.split(in, level))
+        nbits += c.piece_nbits(piece, level);
+    return c.assemble_nbytes(nbits, level);
 }
 
-// The report compresses bzip2's blocks in parallel; the reassembled size must be exactly
-// the single-stream size, on inputs that span several blocks, run-heavy ones included.
-TEST(bzip2_blocks, reassembled_size_equals_single_stream_size) {
-    int cases = 0, multi_block = 0;
-    const auto& bz = **find_codec("bzip2");
-    for (std::uint32_t seed = 0; seed < 18; ++seed) {
-        const std::size_t n = 150'000 + seed * 23'417;
-        // Runs shrink under bzip2's run-length stage, so run-heavy inputs are made longer to
-        // still span several blocks.
-        for (const auto& in :
-             {text_bytes(n, seed), run_bytes(n * 8, seed), random_bytes(n, seed)}) {
-            const int level = 1 + static_cast<int>(seed % 2); // 100-200 kB blocks
-            EXPECT_EQ(bzip2_size_from_pieces(in, level), bzip2_reference_size(in, level))
-                << "seed " << seed << ", " << in.size() << " bytes, level " << level;
-            multi_block += bz.split(in, level).size() > 1;
+// The report compresses a splitting codec's pieces in parallel; the reassembled size must be
+// exactly the single-stream size, on inputs that span several pieces, run-heavy ones included.
+TEST(split_codecs, reassembled_size_equals_single_stream_size) {
+    const auto splitting = codecs_where([](const codec_descriptor& c) { return !!c.split; });
+    ASSERT_FALSE(splitting.empty());
+    for (const codec_descriptor* c : splitting) {
+        int cases = 0, multi_piece = 0;
+        auto check = [&](const std::string& in, int level) {
+            EXPECT_EQ(size_from_pieces(*c, in, level), compressed_nbytes(*c, in, level))
+                << c->name << ':' << level << ", " << in.size() << " bytes";
+            multi_piece += c->split(in, level).size() > 1;
             ++cases;
+        };
+        for (std::uint32_t seed = 0; seed < 18; ++seed) {
+            const std::size_t n = 150'000 + seed * 23'417;
+            const int level = c->min_level + static_cast<int>(seed % 2); // the smallest pieces
+            // Runs shrink under run-length stages, so run-heavy inputs are made longer to
+            // still span several pieces.
+            for (const auto& in :
+                 {text_bytes(n, seed), run_bytes(n * 8, seed), random_bytes(n, seed)})
+                check(in, level);
         }
+        // Runs of exactly the lengths where bzip2's run-length stage changes behaviour, long
+        // enough that piece boundaries fall among them (about 250 kB after that stage).
+        for (std::size_t run : {3u, 4u, 5u, 251u, 255u, 256u, 259u, 511u}) {
+            const std::size_t encoded_nbytes = (run / 255) * 5 + (run % 255 < 4 ? run % 255 : 5);
+            std::string in;
+            for (std::size_t i = 0; in.size() < 250'000 * run / encoded_nbytes; ++i)
+                in.append(run, static_cast<char>('a' + i % 2));
+            check(in, c->min_level);
+        }
+        for (const std::string& edge :
+             {std::string(), std::string("z"), std::string(99'981, 'q') + "r"})
+            check(edge, c->min_level);
+        EXPECT_GE(cases, 50) << c->name;
+        EXPECT_GE(multi_piece, 40) << c->name;
     }
-    // Runs of exactly the lengths where the run-length stage changes behaviour, long enough
-    // that block boundaries fall among them (about 250 kB after run-length encoding).
-    for (std::size_t run : {3u, 4u, 5u, 251u, 255u, 256u, 259u, 511u}) {
-        const std::size_t encoded_nbytes = (run / 255) * 5 + (run % 255 < 4 ? run % 255 : 5);
-        std::string in;
-        for (std::size_t i = 0; in.size() < 250'000 * run / encoded_nbytes; ++i)
-            in.append(run, static_cast<char>('a' + i % 2));
-        EXPECT_EQ(bzip2_size_from_pieces(in, 1), bzip2_reference_size(in, 1)) << "runs of " << run;
-        multi_block += bz.split(in, 1).size() > 1;
-        ++cases;
-    }
-    for (const std::string& edge :
-         {std::string(), std::string("z"), std::string(99'981, 'q') + "r"}) {
-        EXPECT_EQ(bzip2_size_from_pieces(edge, 1), bzip2_reference_size(edge, 1)) << edge.size();
-        ++cases;
-    }
-    EXPECT_GE(cases, 50);
-    EXPECT_GE(multi_block, 40);
 }
 
-TEST(bzip2_blocks, pieces_cover_the_input_in_order) {
-    const auto& bz = **find_codec("bzip2");
+TEST(split_codecs, pieces_cover_the_input_in_order) {
     const std::string in = text_bytes(700'000, 9);
-    const auto pieces = bz.split(in, 1);
-    ASSERT_GT(pieces.size(), 2u);
-    std::size_t offset = 0;
-    for (auto p : pieces) {
-        EXPECT_EQ(p.data(), in.data() + offset);
-        offset += p.size();
+    for (const codec_descriptor* c :
+         codecs_where([](const codec_descriptor& d) { return !!d.split; })) {
+        const auto pieces = c->split(in, c->min_level);
+        ASSERT_GT(pieces.size(), 2u) << c->name;
+        std::size_t offset = 0;
+        for (auto p : pieces) {
+            EXPECT_EQ(p.data(), in.data() + offset) << c->name;
+            offset += p.size();
+        }
+        EXPECT_EQ(offset, in.size()) << c->name;
     }
-    EXPECT_EQ(offset, in.size());
+}
+
+// The split test compares with the codec's own streaming output; this ties that stream to
+// libbz2's one-shot compressor, byte for byte.
+TEST(bzip2, stream_equals_libbz2_one_shot_output) {
+    const auto& bz = codec_named("bzip2");
+    for (std::uint32_t seed = 0; seed < 4; ++seed)
+        for (const auto& in : {text_bytes(300'000, seed), run_bytes(900'000, seed)})
+            for (int level : {1, 9}) {
+                std::string out(in.size() + in.size() / 100 + 600, '\0');
+                unsigned out_n = static_cast<unsigned>(out.size());
+                ASSERT_EQ(BZ2_bzBuffToBuffCompress(out.data(), &out_n, const_cast<char*>(in.data()),
+                                                   static_cast<unsigned>(in.size()), level, 0, 0),
+                          BZ_OK);
+                out.resize(out_n);
+                EXPECT_EQ(compress_to_string(bz, in, level), out)
+                    << "seed " << seed << ", " << in.size() << " bytes, level " << level;
+            }
 }
 
 } // namespace

@@ -8,20 +8,43 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace compresstest {
 namespace {
 
-const codec_descriptor& codec(std::string_view name) {
-    return **find_codec(name);
+std::string entry(const codec_descriptor& c, int level) {
+    return std::string(c.name) + ":" + std::to_string(level);
+}
+
+// The first registered codec with at least three levels, for the syntax tests.
+const codec_descriptor& ranged_codec() {
+    for (const codec_descriptor* c : all_codecs())
+        if (c->max_level - c->min_level >= 2) return *c;
+    throw std::logic_error("no codec with three levels");
+}
+
+// Every codec at its lowest and its default level (the cheap ones: a quick real panel).
+panel low_and_default_levels() {
+    std::string spec;
+    for (const codec_descriptor* c : all_codecs())
+        spec += entry(*c, c->min_level) + "," + entry(*c, c->default_level) + ",";
+    return *parse_panel(spec);
 }
 
 TEST(panel, ranges_bare_names_and_duplicates) {
-    auto p = parse_panel("gzip:1-3,zstd:3,brotli,gzip:2");
+    const codec_descriptor& a = ranged_codec();
+    const codec_descriptor& b = *all_codecs().back();
+    const int lo = a.min_level;
+    auto p =
+        parse_panel(std::string(a.name) + ":" + std::to_string(lo) + "-" + std::to_string(lo + 2) +
+                    "," + std::string(b.name) + "," + entry(a, lo + 1));
     ASSERT_TRUE(p) << p.err().message;
-    EXPECT_EQ(format_panel(*p), "gzip:1,gzip:2,gzip:3,zstd:3,brotli:5");
+    EXPECT_EQ(format_panel(*p), entry(a, lo) + "," + entry(a, lo + 1) + "," + entry(a, lo + 2) +
+                                    "," + entry(b, b.default_level));
 }
 
 TEST(panel, all_is_every_codec_at_every_level) {
@@ -33,27 +56,50 @@ TEST(panel, all_is_every_codec_at_every_level) {
     EXPECT_EQ(p->size(), expected);
 }
 
-TEST(panel, default_panel_is_the_documented_one) {
-    EXPECT_EQ(format_panel(default_panel()),
-              "gzip:6,gzip:9,deflate:9,zlib:9,bzip2:9,zstd:3,brotli:5,lz4:1");
+TEST(panel, default_panel_holds_the_original_entries_and_is_the_documented_one) {
+    const panel& p = default_panel();
+    ASSERT_FALSE(p.empty());
+    EXPECT_EQ(with_original_entries(p), p);
+    EXPECT_EQ(*parse_panel(format_panel(p)), p);
+    std::ifstream f(COMPRESSTEST_SOURCE_DIR "/README.md");
+    std::ostringstream readme;
+    readme << f.rdbuf();
+    EXPECT_NE(readme.str().find("`" + format_panel(p) + "`"), std::string::npos)
+        << "README.md should state the default panel " << format_panel(p);
+}
+
+TEST(panel, with_original_entries_appends_only_what_is_missing) {
+    const codec_descriptor& first = *all_codecs().front();
+    const panel one = *parse_panel(entry(first, first.min_level));
+    const panel p = with_original_entries(one);
+    ASSERT_GE(p.size(), one.size());
+    EXPECT_EQ(p.front(), one.front());
+    for (const auto& k : original_keys)
+        EXPECT_EQ(std::count(p.begin(), p.end(), panel_entry{&codec_named(k.codec), k.level}), 1)
+            << k.key;
+    EXPECT_EQ(with_original_entries(p), p);
 }
 
 TEST(panel, every_malformed_spec_is_an_unprocessable_error_with_a_reason) {
-    const std::pair<const char*, const char*> bad[] = {
+    const codec_descriptor& c = ranged_codec();
+    const std::string name(c.name);
+    const std::string range = std::to_string(c.min_level) + " to " + std::to_string(c.max_level);
+    const std::pair<std::string, std::string> bad[] = {
         {"", "empty"},
-        {"gzip:0", "1 to 9"},
-        {"gzip:10", "1 to 9"},
-        {"zstd:1-23", "1 to 22"},
-        {"gzip:9-1", "bad level"},
-        {"gzip:x", "bad level"},
-        {"gzip:", "bad level"},
+        {entry(c, c.min_level - 1), range},
+        {entry(c, c.max_level + 1), range},
+        {name + ":" + std::to_string(c.min_level) + "-" + std::to_string(c.max_level + 1), range},
+        {name + ":" + std::to_string(c.min_level + 1) + "-" + std::to_string(c.min_level),
+         "bad level"},
+        {name + ":x", "bad level"},
+        {name + ":", "bad level"},
         {"nope:1", "unknown codec"},
-        {"gzip:1,,zstd:1", "empty"},
-        {"gzip:1-", "bad level"},
-        {"gzip:-1", "bad level"},
-        {"gzip:1:2", "bad level"},
+        {entry(c, c.min_level) + ",," + entry(c, c.min_level), "empty"},
+        {name + ":1-", "bad level"},
+        {name + ":-1", "bad level"},
+        {name + ":1:2", "bad level"},
     };
-    for (auto [spec, reason] : bad) {
+    for (const auto& [spec, reason] : bad) {
         auto p = parse_panel(spec);
         ASSERT_FALSE(p) << spec;
         EXPECT_EQ(p.err().kind, error_kind::unprocessable) << spec;
@@ -63,54 +109,63 @@ TEST(panel, every_malformed_spec_is_an_unprocessable_error_with_a_reason) {
     EXPECT_FALSE(parse_panel(std::string(2000, 'g')));
 }
 
-TEST(report, sizes_equal_real_compressor_output_and_compat_keys_are_best_level) {
+TEST(report, sizes_equal_real_compressor_output_for_exactly_the_panel) {
     thread_pool pool(3);
     const std::string in = test::text_bytes(300'000, 7);
-    auto p = parse_panel("gzip:1-9,deflate:9,zlib:6,bzip2:1,bzip2:9,zstd:3,brotli:5,xz:1,lz4:1");
-    ASSERT_TRUE(p);
-    auto r = run_report(in, *p, pool.executor());
+    const panel p = low_and_default_levels();
+    auto r = run_report(in, p, pool.executor());
     ASSERT_TRUE(r) << r.err().message;
     EXPECT_EQ(r->original_size, in.size());
-    ASSERT_EQ(r->results.size(), p->size());
-    for (std::size_t i = 0; i < p->size(); ++i) {
+    ASSERT_EQ(r->results.size(), p.size());
+    for (std::size_t i = 0; i < p.size(); ++i) {
         const auto& e = r->results[i];
-        EXPECT_EQ(e.codec, (*p)[i].codec);
-        EXPECT_EQ(e.level, (*p)[i].level);
-        EXPECT_EQ(e.size, compressed_nbytes(*e.codec, in, e.level)) << e.codec->name << e.level;
+        EXPECT_EQ(e.codec, p[i].codec);
+        EXPECT_EQ(e.level, p[i].level);
+        EXPECT_EQ(e.size, compressed_nbytes(*e.codec, in, e.level)) << entry(*e.codec, e.level);
         EXPECT_GT(e.compress_ms, 0);
     }
-    EXPECT_EQ(r->gzip_size, compressed_nbytes(codec("gzip"), in, 9));
-    EXPECT_EQ(r->bzip_size, compressed_nbytes(codec("bzip2"), in, 9));
-    EXPECT_EQ(r->deflate_size, compressed_nbytes(codec("deflate"), in, 9));
 }
 
-TEST(report, json_has_the_original_keys_and_results) {
+TEST(report, json_carries_each_original_key_exactly_when_the_panel_holds_its_entry) {
     thread_pool pool(2);
-    auto r = run_report("hello hello hello hello", default_panel(), pool.executor());
-    ASSERT_TRUE(r);
-    auto v = boost::json::parse(to_json(*r)).as_object();
-    for (auto key :
-         {"original_size", "gzip_size", "bzip_size", "deflate_size", "results", "elapsed_ms"})
-        EXPECT_TRUE(v.contains(key)) << key;
-    EXPECT_EQ(v["original_size"].as_int64(), 23);
-    const auto& results = v["results"].as_array();
-    ASSERT_EQ(results.size(), default_panel().size());
-    EXPECT_EQ(results[0].at("codec").as_string(), "gzip");
-    EXPECT_EQ(results[0].at("level").as_int64(), 6);
-    EXPECT_EQ(results[0].at("size").as_int64(), static_cast<std::int64_t>(r->results[0].size));
+    const std::string in = "hello hello hello hello";
+    const codec_descriptor& first = *all_codecs().front();
+    const panel lean = *parse_panel(entry(first, first.min_level));
+    for (const panel& p : {lean, with_original_entries(lean), default_panel()}) {
+        auto r = run_report(in, p, pool.executor());
+        ASSERT_TRUE(r);
+        auto v = boost::json::parse(to_json(*r)).as_object();
+        for (auto key : {"original_size", "results", "elapsed_ms"})
+            EXPECT_TRUE(v.contains(key)) << key;
+        EXPECT_EQ(v["original_size"].as_int64(), 23);
+        for (const auto& k : original_keys) {
+            const bool held = std::find(p.begin(), p.end(),
+                                        panel_entry{&codec_named(k.codec), k.level}) != p.end();
+            ASSERT_EQ(v.contains(k.key), held) << k.key << " for " << format_panel(p);
+            if (!held) continue;
+            EXPECT_EQ(v[k.key].as_int64(), static_cast<std::int64_t>(compressed_nbytes(
+                                               codec_named(k.codec), in, k.level)));
+        }
+        const auto& results = v["results"].as_array();
+        ASSERT_EQ(results.size(), p.size());
+        EXPECT_EQ(results[0].at("codec").as_string(), p[0].codec->name);
+        EXPECT_EQ(results[0].at("level").as_int64(), p[0].level);
+        EXPECT_EQ(results[0].at("size").as_int64(), static_cast<std::int64_t>(r->results[0].size));
+    }
 }
 
 TEST(report, empty_input_gives_every_codec_its_empty_stream_size) {
     thread_pool pool(2);
-    auto r = run_report("", default_panel(), pool.executor());
+    const panel p = low_and_default_levels();
+    auto r = run_report("", p, pool.executor());
     ASSERT_TRUE(r);
     for (const auto& e : r->results)
-        EXPECT_EQ(e.size, compressed_nbytes(*e.codec, "", e.level));
-    EXPECT_EQ(r->bzip_size, 14u);
+        EXPECT_EQ(e.size, compressed_nbytes(*e.codec, "", e.level)) << entry(*e.codec, e.level);
 }
 
-// The fan-out must use several threads at once, and each distinct compression runs once.
-TEST(report, runs_entries_in_parallel_on_the_callers_executor) {
+// The fan-out must use several threads at once, and each distinct compression (or piece of a
+// splitting codec) runs once: nothing beyond the panel.
+TEST(report, runs_exactly_the_panels_compressions_in_parallel_on_the_callers_executor) {
     std::atomic<int> running{0}, peak{0}, tasks{0};
     thread_pool pool(4);
     executor counting = [&](std::function<void()> task) {
@@ -125,19 +180,29 @@ TEST(report, runs_entries_in_parallel_on_the_callers_executor) {
         });
     };
     const std::string in = test::text_bytes(1'500'000, 3);
+    std::set<std::pair<const codec_descriptor*, int>> distinct;
+    int expected_tasks = 1; // the planning task
+    for (const auto& e : default_panel())
+        if (distinct.insert({&base_of(*e.codec), e.level}).second) {
+            const codec_descriptor& base = base_of(*e.codec);
+            expected_tasks += base.split ? static_cast<int>(base.split(in, e.level).size()) : 1;
+        }
     auto r = run_report(in, default_panel(), counting);
     ASSERT_TRUE(r);
     EXPECT_GE(peak.load(), 2);
-    // 1 planning task + deflate:6, deflate:9, bzip2:9 (2 blocks), zstd:3, brotli:5, lz4:1.
-    EXPECT_EQ(tasks.load(), 1 + 2 + 2 + 3);
+    EXPECT_EQ(tasks.load(), expected_tasks);
 }
 
 TEST(report, cost_estimate_grows_with_input_and_counts_shared_work_once) {
-    auto p = parse_panel("gzip:9");
-    auto q = parse_panel("gzip:9,deflate:9,zlib:9");
-    ASSERT_TRUE(p && q);
-    EXPECT_DOUBLE_EQ(estimate_cpu_ms(*p, 1'000'000), estimate_cpu_ms(*q, 1'000'000));
-    EXPECT_GT(estimate_cpu_ms(*p, 2'000'000), estimate_cpu_ms(*p, 1'000'000));
+    for (const codec_descriptor* c : all_codecs()) {
+        if (!c->derived_from) continue;
+        const auto p = parse_panel(entry(*c, c->max_level));
+        const auto q =
+            parse_panel(entry(*c, c->max_level) + "," + entry(*c->derived_from, c->max_level));
+        ASSERT_TRUE(p && q);
+        EXPECT_DOUBLE_EQ(estimate_cpu_ms(*p, 1'000'000), estimate_cpu_ms(*q, 1'000'000));
+        EXPECT_GT(estimate_cpu_ms(*p, 2'000'000), estimate_cpu_ms(*p, 1'000'000));
+    }
     EXPECT_GT(estimate_cpu_ms(*parse_panel("all"), 3'000'000),
               10 * estimate_cpu_ms(default_panel(), 3'000'000));
 }

@@ -1,0 +1,225 @@
+// Measured codec costs: the lookup the CPU budget uses, the built-in corpus and the calibration.
+#include "costs.hpp"
+
+#include "registry.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <ctime>
+#include <random>
+#include <stdexcept>
+
+namespace compresstest {
+namespace {
+
+double thread_cpu_ms() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+double costliest_measured_ns_per_byte() {
+    static const double ns = [] {
+        double most = 0;
+        for (const auto& row : measured_costs())
+            most = std::max(most, row.ns_per_byte);
+        return most;
+    }();
+    return ns;
+}
+
+// Zipf-distributed ranks over n items, as word and instruction frequencies are.
+class zipf_picker {
+public:
+    zipf_picker(std::size_t n, double exponent) {
+        double total = 0;
+        for (std::size_t rank = 1; rank <= n; ++rank)
+            cumulative_.push_back(total += 1.0 / std::pow(static_cast<double>(rank), exponent));
+    }
+    std::size_t operator()(std::mt19937& rng) const {
+        const double u = std::uniform_real_distribution<double>(0, cumulative_.back())(rng);
+        return static_cast<std::size_t>(
+            std::lower_bound(cumulative_.begin(), cumulative_.end(), u) - cumulative_.begin());
+    }
+
+private:
+    std::vector<double> cumulative_;
+};
+
+std::vector<std::string> made_up_words(std::mt19937& rng, std::size_t n) {
+    static constexpr std::array<std::string_view, 24> syllables = {
+        "the", "an", "re", "in", "con", "er", "com",  "pre", "ta", "ble", "tion", "ing",
+        "o",   "ed", "es", "al", "ly",  "de", "ment", "ver", "si", "pro", "ex",   "st"};
+    std::vector<std::string> words;
+    std::geometric_distribution<int> extra_syllables(0.55);
+    while (words.size() < n) {
+        std::string w;
+        for (int k = 0, count = 1 + extra_syllables(rng); k < count; ++k)
+            w += syllables[rng() % syllables.size()];
+        words.push_back(std::move(w));
+    }
+    return words;
+}
+
+// Sentences of Zipf-distributed words, wrapped at 72 columns, in paragraphs.
+std::string text_sample(std::size_t nbytes, std::mt19937& rng) {
+    const auto words = made_up_words(rng, 6000);
+    const zipf_picker pick(words.size(), 1.05);
+    std::string s;
+    std::size_t column = 0;
+    std::size_t sentence_words = 0;
+    while (s.size() < nbytes) {
+        std::string w = words[pick(rng)];
+        if (sentence_words++ == 0) w[0] = static_cast<char>(w[0] - 'a' + 'A');
+        if (sentence_words > 4 && rng() % 10 == 0) {
+            w += ". ";
+            sentence_words = 0;
+        } else {
+            w += sentence_words > 2 && rng() % 12 == 0 ? ", " : " ";
+        }
+        if (column + w.size() > 72) {
+            s += rng() % 40 == 0 ? "\n\n" : "\n"; // now and then a new paragraph
+            column = 0;
+        }
+        s += w;
+        column += w.size();
+    }
+    s.resize(nbytes);
+    return s;
+}
+
+// What an executable holds: instruction-like byte patterns with varying operands, tables of
+// little-endian offsets, NUL-terminated symbol names and zero padding.
+std::string binary_sample(std::size_t nbytes, std::mt19937& rng) {
+    struct instruction {
+        std::string opcode;
+        int operand_nbytes;
+    };
+    std::vector<instruction> instructions;
+    for (int i = 0; i < 400; ++i) {
+        std::string opcode(1 + rng() % 3, '\0');
+        for (auto& b : opcode)
+            b = static_cast<char>(rng());
+        instructions.push_back({opcode, static_cast<int>(rng() % 6)});
+    }
+    const zipf_picker pick_instruction(instructions.size(), 1.2);
+    const auto names = made_up_words(rng, 800);
+    const zipf_picker pick_name(names.size(), 0.9);
+    auto put_le = [](std::string& s, std::uint64_t v, int n) {
+        for (int k = 0; k < n; ++k)
+            s += static_cast<char>((v >> (8 * k)) & 0xff);
+    };
+    std::string s;
+    while (s.size() < nbytes) {
+        const unsigned section = rng() % 20;
+        if (section < 12) { // code: mostly small operands, sometimes a 32-bit displacement
+            for (int i = 0, n = 64 + static_cast<int>(rng() % 1024); i < n; ++i) {
+                const auto& ins = instructions[pick_instruction(rng)];
+                s += ins.opcode;
+                const std::uint64_t operand = rng() % 4 == 0 ? rng() % 65536 : rng() % 128;
+                put_le(s, operand, ins.operand_nbytes);
+            }
+        } else if (section < 15) { // offsets and pointers into the image
+            std::uint64_t address = 0x400000 + rng() % 0x100000;
+            for (int i = 0, n = 16 + static_cast<int>(rng() % 256); i < n; ++i) {
+                address += 8 * (1 + rng() % 32);
+                put_le(s, address, 8);
+            }
+        } else if (section < 18) { // symbol names
+            for (int i = 0, n = 8 + static_cast<int>(rng() % 64); i < n; ++i) {
+                s += "_ZN";
+                for (int part = 0, parts = 1 + static_cast<int>(rng() % 3); part < parts; ++part) {
+                    const auto& w = names[pick_name(rng)];
+                    s += std::to_string(w.size()) + w;
+                }
+                s += "Ev";
+                s += '\0';
+            }
+        } else { // alignment padding
+            s.append(16 + rng() % 2048, '\0');
+        }
+    }
+    s.resize(nbytes);
+    return s;
+}
+
+// Already-compressed data looks random to a compressor.
+std::string compressed_sample(std::size_t nbytes, std::mt19937& rng) {
+    std::string s(nbytes, '\0');
+    for (auto& c : s)
+        c = static_cast<char>(rng() & 0xff);
+    return s;
+}
+
+// CPU milliseconds of one compression of in, counting the bytes (what a report does).
+double run_ms(const codec_descriptor& c, int level, std::string_view in) {
+    const double t0 = thread_cpu_ms();
+    compressed_nbytes(c, in, level);
+    return thread_cpu_ms() - t0;
+}
+
+} // namespace
+
+double cost_ns_per_byte(const codec_descriptor& c, int level) {
+    const codec_descriptor& base = base_of(c);
+    for (const auto& row : measured_costs())
+        if (row.codec == base.name && row.level == level) return row.ns_per_byte;
+    return costliest_measured_ns_per_byte();
+}
+
+std::vector<corpus_sample> calibration_corpus(std::size_t nbytes) {
+    std::mt19937 rng(20240527); // fixed: the same corpus on every machine
+    std::vector<corpus_sample> corpus;
+    corpus.push_back({"text", text_sample(nbytes, rng)});
+    corpus.push_back({"binary", binary_sample(nbytes, rng)});
+    corpus.push_back({"compressed", compressed_sample(nbytes, rng)});
+    return corpus;
+}
+
+double measure_ns_per_byte(const codec_descriptor& c, int level, std::string_view sample,
+                           const calibration_options& options) {
+    if (sample.empty()) throw std::invalid_argument("calibration: empty sample");
+    constexpr std::size_t first_slice_nbytes = 64 * 1024;
+    constexpr double max_growth = 16;
+    std::size_t slice = std::min(first_slice_nbytes, sample.size());
+    double ms = run_ms(c, level, sample.substr(0, slice));
+    while (ms < options.min_run_ms && slice < sample.size()) {
+        // Aim a little past the target so that one more run usually suffices.
+        const double growth =
+            std::clamp(1.5 * options.min_run_ms / std::max(ms, 1e-3), 2.0, max_growth);
+        slice =
+            std::min(sample.size(), static_cast<std::size_t>(static_cast<double>(slice) * growth));
+        ms = run_ms(c, level, sample.substr(0, slice));
+    }
+    std::vector<double> runs_ms = {ms};
+    double total_ms = ms;
+    while (total_ms < options.min_total_ms && static_cast<int>(runs_ms.size()) < options.max_runs) {
+        runs_ms.push_back(run_ms(c, level, sample.substr(0, slice)));
+        total_ms += runs_ms.back();
+    }
+    std::sort(runs_ms.begin(), runs_ms.end());
+    return runs_ms[runs_ms.size() / 2] * 1e6 / static_cast<double>(slice);
+}
+
+std::vector<measured_cost> calibrate(const calibration_options& options,
+                                     const calibration_progress& measured) {
+    const auto corpus = calibration_corpus(options.sample_nbytes);
+    std::vector<measured_cost> rows;
+    for (const codec_descriptor* c : all_codecs()) {
+        if (c->derived_from) continue;
+        for (int level = c->min_level; level <= c->max_level; ++level) {
+            std::vector<double> per_kind;
+            for (const auto& sample : corpus)
+                per_kind.push_back(measure_ns_per_byte(*c, level, sample.bytes, options));
+            double sum = 0;
+            for (double ns : per_kind)
+                sum += ns;
+            rows.push_back({c->name, level, sum / static_cast<double>(per_kind.size())});
+            measured(rows.back(), per_kind);
+        }
+    }
+    return rows;
+}
+
+} // namespace compresstest
