@@ -287,6 +287,8 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
     if (!in) return job->fail(in.err());
     auto p = in->codecs.empty() ? result<panel>(default_panel()) : parse_panel(in->codecs);
     if (!p) return job->fail(p.err());
+    if (path_of(job->req.target()) == "/")
+        p = with_original_entries(*p); // the original client's keys
     const double cost_ms = estimate_cpu_ms(*p, in->data.size());
     if (cost_ms > a.cfg.max_panel_cpu_ms)
         return job->fail({error_kind::unprocessable,
