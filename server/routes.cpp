@@ -211,6 +211,7 @@ void report_route(app& a, request&& req, reply_handler done) {
     if (!in) return done(from_error(*held, a, in.err()));
     auto p = in->codecs.empty() ? result<panel>(default_panel()) : parse_panel(in->codecs);
     if (!p) return done(from_error(*held, a, p.err()));
+    if (path_of(held->target()) == "/") p = with_original_entries(*p); // the original client's keys
     const double cost_ms = estimate_cpu_ms(*p, in->data.size());
     if (cost_ms > a.cfg.max_panel_cpu_ms)
         return done(from_error(*held, a,
