@@ -2,27 +2,29 @@
 
 FROM debian:bookworm AS build
 WORKDIR /src
-# The build packages come from the same script CI uses; copying it alone first keeps that layer
-# cached across source changes.
+# The build packages come from the same script CI uses, which reads each codec's package from
+# its file in core/codec/; copying those alone first keeps that layer cached across other changes.
 COPY scripts/install-deps scripts/install-deps
+COPY core/codec core/codec
 RUN COMPRESSTEST_DEPS=build scripts/install-deps && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOMPRESSTEST_TESTS=OFF \
  && cmake --build build/release \
- && strip --strip-unneeded -o /compresstest build/release/compresstest
+ && strip --strip-unneeded -o /compresstest build/release/compresstest \
+ && deploy/docker/runtime-packages /compresstest > /runtime-packages
 
 FROM debian:bookworm-slim
-# The shared libraries the binary links, and nothing else: no compiler, no -dev packages, no curl.
-# (zopfli is not among them: only the build-time generator of the TinySite body uses it.)
+# The packages of the shared libraries the binary loads, as the build stage found them with ldd
+# and dpkg, and nothing else: no compiler, no -dev packages, no curl.
+COPY --from=build /runtime-packages /tmp/runtime-packages
 RUN apt-get update -q \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libboost-json1.81.0 libboost-program-options1.81.0 libboost-url1.81.0 libfmt9 \
-      zlib1g libbz2-1.0 libzstd1 libbrotli1 liblzma5 liblz4-1 \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
+ && DEBIAN_FRONTEND=noninteractive xargs -a /tmp/runtime-packages \
+      apt-get install -y -q --no-install-recommends \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/runtime-packages \
  && useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin --no-log-init compresstest
 COPY --from=build /compresstest /usr/local/bin/compresstest
-# Fail the image build, naming the library, if the list above misses one the binary needs.
+# Fail the image build, naming the library, if a library the binary needs is still missing.
 RUN if ldd /usr/local/bin/compresstest | grep 'not found'; then exit 1; fi
 
 USER 10001:10001
