@@ -32,8 +32,9 @@ struct config {
     unsigned retry_after_s = 1;      // Retry-After on 503 and 429
     // Reports in flight (running or queued) from one client; more get 429. 0 = no cap.
     std::size_t max_reports_per_client = 4;
-    // Key clients by the last X-Forwarded-For entry (the address an AWS load balancer appends)
-    // instead of the peer address: on only behind such a balancer, where every peer is it.
+    // Key clients by the rightmost public X-Forwarded-For address (the one an AWS load balancer
+    // appends) instead of the peer address: on only behind such a balancer, where every peer is
+    // the balancer; a client cannot spoof past it, as the balancer appends after what it sent.
     bool trust_forwarded_for = false;
     // Compute threads' CPU priority: "idle" (SCHED_IDLE: they run only on CPU time no other
     // thread wants, so I/O threads preempt them at once), "low" (nice 10) or "normal".

@@ -8,6 +8,7 @@
 #include "text.hpp"
 #include "tinysite.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 
 #include <charconv>
@@ -20,6 +21,29 @@ namespace {
 // An IPv6 address in text is at most 45 bytes: longer X-Forwarded-For entries are cut, so a
 // client cannot grow the per-client table's keys.
 constexpr std::size_t max_client_key_nbytes = 64;
+
+// A global unicast address: not loopback, private (RFC 1918, RFC 4193), link-local, CGNAT
+// (RFC 6598) or unspecified; false for text that is not an address.
+bool is_public_address(std::string_view text) {
+    boost::system::error_code ec;
+    const auto a =
+        boost::asio::ip::make_address(std::string(text.substr(0, max_client_key_nbytes)), ec);
+    if (ec || a.is_unspecified() || a.is_loopback() || a.is_multicast()) return false;
+    if (a.is_v6()) {
+        const auto v6 = a.to_v6();
+        if (v6.is_v4_mapped())
+            return is_public_address(
+                boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string());
+        const auto b = v6.to_bytes();
+        return !v6.is_link_local() && (b[0] & 0xfe) != 0xfc;
+    }
+    const auto v4 = a.to_v4().to_uint();
+    const auto in = [v4](std::uint32_t net, int bits) {
+        return (v4 >> (32 - bits)) == (net >> (32 - bits));
+    };
+    return !in(0x0a000000, 8) && !in(0xac100000, 12) && !in(0xc0a80000, 16) &&
+           !in(0xa9fe0000, 16) && !in(0x64400000, 10);
+}
 
 std::string_view path_of(std::string_view target) {
     return target.substr(0, target.find('?'));
@@ -340,16 +364,18 @@ route_id classify(http::verb method, std::string_view target) {
 }
 
 std::string client_key(const config& cfg, std::string_view peer, const request_header& h) {
-    if (cfg.trust_forwarded_for) {
-        std::string_view last;
-        for (auto [it, end] = h.equal_range("X-Forwarded-For"); it != end; ++it)
-            last = it->value();
-        if (const auto comma = last.rfind(','); comma != std::string_view::npos)
-            last.remove_prefix(comma + 1);
-        last = text::trim_ows(last);
-        if (!last.empty()) return std::string(last.substr(0, max_client_key_nbytes));
-    }
-    return std::string(peer);
+    if (!cfg.trust_forwarded_for) return std::string(peer);
+    // Every hop appends the address it got the request from; hops on private networks (the
+    // balancer itself, a proxy on the host) are ours, so the client is the rightmost public one.
+    std::string_view chosen;
+    for (auto [it, end] = h.equal_range("X-Forwarded-For"); it != end; ++it)
+        for (std::string_view list = it->value(); !list.empty();) {
+            const auto comma = list.find(',');
+            const auto entry = text::trim_ows(list.substr(0, comma));
+            list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+            if (is_public_address(entry)) chosen = entry;
+        }
+    return std::string(chosen.empty() ? peer : chosen.substr(0, max_client_key_nbytes));
 }
 
 std::optional<error> refusal_from_headers(const app& a, const request_header& h,

@@ -29,7 +29,8 @@ std::optional<error> refusal_from_headers(const app& a, const request_header& h,
 route_id classify(http::verb method, std::string_view target);
 
 // The key a request's reports count under: the peer address, or with cfg.trust_forwarded_for
-// the last X-Forwarded-For entry (the address an AWS load balancer appends to what it got).
+// the rightmost public address in X-Forwarded-For (the client as an AWS load balancer appended
+// it; later private-network hops, such as Elastic Beanstalk's nginx, are skipped), else the peer.
 std::string client_key(const config& cfg, std::string_view peer, const request_header& h);
 
 } // namespace compresstest

@@ -130,3 +130,14 @@ class ServerTest(unittest.TestCase):
         status, _, body = curl(self.server.url + "/healthz", timeout=5)
         self.assertEqual(status, 200)
         self.assertEqual(body, b'{"status":"ok"}\n')
+
+
+def wait_for_admitted(test, server, n, timeout_s=30):
+    """Polls /metrics until n reports are admitted (running or queued); fails the test if not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        _, _, m = curl(server.url + "/metrics")
+        if re.search(rb"compresstest_reports_admitted %d\b" % n, m):
+            return
+        time.sleep(0.02)
+    test.fail(f"{n} reports were not admitted within {timeout_s} s")

@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import ServerTest
+from harness import Server, ServerTest, curl
 
 MIB = 1024 * 1024
 CLOSED = "closed"
@@ -139,6 +139,17 @@ CASES = [
      "RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host"),
     ("host_twice", b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "close",
      "RFC 9112 §3.2: ... or with more than one Host"),
+    ("host_invalid_value", b"GET /healthz HTTP/1.1\r\nHost: exa mple com\r\n\r\n", 400, "close",
+     "RFC 9112 §3.2: a server MUST answer 400 to an invalid Host"),
+    ("host_with_userinfo", b"GET /healthz HTTP/1.1\r\nHost: user@x\r\n\r\n", 400, "close",
+     "RFC 9112 §3.2: Host is uri-host [ \":\" port ]"),
+    ("content_type_tab_before_semicolon", post(b"/compress", b"Content-Type: "
+                                               b"application/octet-stream\t;x=y\r\n"
+                                               b"Content-Length: 5\r\n", b"hello"), 200, "keep",
+     "RFC 9110 §5.6.3: OWS is spaces or tabs", original_size(5)),
+    ("transfer_encoding_tab_ows", post(b"/compress", OCTET + b"Transfer-Encoding:\tchunked\t\r\n",
+                                       b"5\r\nhello\r\n0\r\n\r\n"), 200, "keep", "",
+     original_size(5)),
     # --- framing: Content-Length and Transfer-Encoding (request smuggling shapes) -----------
     ("cl_and_te", post(b"/compress", OCTET + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
                        b"5\r\nhello\r\n0\r\n\r\n"), 400, "close",
@@ -191,6 +202,20 @@ CASES = [
     ("chunk_extension_and_trailer", post(b"/compress", OCTET + b"Transfer-Encoding: chunked\r\n",
                                          b"5;ext=1\r\nhello\r\n0\r\nX-Trailer: y\r\n\r\n"),
      200, "keep", "", original_size(5)),
+    ("trailer_field_70kb", post(b"/compress", OCTET + b"Transfer-Encoding: chunked\r\n",
+                                b"5\r\nhello\r\n0\r\nX-T: " + b"a" * 70000 + b"\r\n\r\n"),
+     431, "close", "a trailer is held to --max-header-bytes (it once aborted the process)"),
+    ("trailer_section_60kb_in_small_fields", post(b"/compress", OCTET +
+                                                  b"Transfer-Encoding: chunked\r\n",
+                                                  b"5\r\nhello\r\n0\r\n" +
+                                                  b"X-T: aaaaaaaaaa\r\n" * 3500 + b"\r\n"),
+     431, "close", "the trailer section as a whole is held to --max-header-bytes"),
+    ("chunk_extension_1mb", post(b"/compress", OCTET + b"Transfer-Encoding: chunked\r\n",
+                                 b"5;x=" + b"e" * MIB + b"\r\nhello\r\n0\r\n\r\n"), 431,
+     "close", "a chunk-size line is held to --max-header-bytes"),
+    ("chunk_framing_over_limit", post(b"/compress", OCTET + b"Transfer-Encoding: chunked\r\n",
+                                      b"1\r\na\r\n" * 20000 + b"0\r\n\r\n"), 400, "close",
+     "--max-chunk-framing-bytes: 120,000 bytes of framing for 20,000 payload bytes"),
     ("body_truncated_content_length",
      post(b"/compress", OCTET + b"Content-Length: 10\r\n", b"hello"), CLOSED, None,
      "the client half-closes mid-body: nobody to answer"),
@@ -537,6 +562,105 @@ class SlowClients(CleanExit):
             for s in socks:
                 s.close()
         self.assertHealthy()
+
+
+def vm_hwm_kib(pid):
+    """The process's peak resident set size (VmHWM), in KiB, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/%d/status" % pid)
+
+
+def get_with_head_nbytes(nbytes):
+    """GET /healthz whose request line and header block are exactly nbytes long."""
+    base = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: \r\n\r\n"
+    return base.replace(b"X-Pad: ", b"X-Pad: " + b"p" * (nbytes - len(base)))
+
+
+class ByteLimits(CleanExit):
+    """Limits that hold to the byte, and requests that once grew the process without bound."""
+    server_args = ("--access-log", "off")
+    header_limit = 16 * 1024  # the default --max-header-bytes
+
+    def answer_to(self, data):
+        with self.server.connect(timeout=READ_TIMEOUT_S) as s:
+            sender = threading.Thread(target=send_all_tolerating_reset, args=(s, data))
+            sender.start()
+            r = read_one(s, b"")
+            sender.join(READ_TIMEOUT_S)
+            self.assertIsNotNone(r, "no answer")
+            return r[0]
+
+    def test_header_block_of_exactly_the_limit_is_served_and_one_byte_more_is_431(self):
+        self.assertEqual(self.answer_to(get_with_head_nbytes(self.header_limit)), 200)
+        self.assertEqual(self.answer_to(get_with_head_nbytes(self.header_limit + 1)), 431)
+        self.assertEqual(self.answer_to(get_with_head_nbytes(self.header_limit + 32)), 431)
+        self.assertHealthy()
+
+    def test_http_1_0_expect_100_continue_gets_no_interim_response(self):
+        with self.server.connect(timeout=READ_TIMEOUT_S) as s:
+            s.sendall(b"POST /compress HTTP/1.0\r\n" + OCTET +
+                      b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            s.settimeout(0.5)
+            with self.assertRaises(socket.timeout, msg="HTTP/1.0 must not get 100 Continue"):
+                s.recv(1)
+            s.settimeout(READ_TIMEOUT_S)
+            s.sendall(b"hello")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertRegex(data[:16], rb"^HTTP/1\.[01] 200 ", data[:200])
+        self.assertNotIn(b"100 Continue", data)
+
+    def assert_peak_rss_flat(self, data, expected_status):
+        # Warm up the same paths with a small request, so the measurement sees only growth.
+        self.answer_to(post(b"/compress", OCTET + b"Transfer-Encoding: chunked\r\n",
+                            b"5\r\nhello\r\n0\r\nX-A: b\r\n\r\n"))
+        before = vm_hwm_kib(self.server.proc.pid)
+        self.assertEqual(self.answer_to(data), expected_status)
+        self.assertHealthy()
+        growth_kib = vm_hwm_kib(self.server.proc.pid) - before
+        print(f"peak RSS growth {growth_kib} KiB", flush=True)
+        self.assertLess(growth_kib, 1024)
+
+    def test_300000_trailer_fields_are_refused_with_flat_peak_rss(self):
+        self.assert_peak_rss_flat(post(b"/compress", OCTET + b"Transfer-Encoding: chunked\r\n",
+                                       b"5\r\nhello\r\n0\r\n" +
+                                       b"".join(b"X-%06d: v\r\n" % i for i in range(300000)) +
+                                       b"\r\n"), 431)
+
+    def test_40mb_chunk_extension_is_refused_with_flat_peak_rss(self):
+        self.assert_peak_rss_flat(post(b"/compress", OCTET + b"Transfer-Encoding: chunked\r\n",
+                                       b"5;x=" + b"e" * (40 * MIB) + b"\r\nhello\r\n0\r\n\r\n"),
+                                  431)
+
+
+class LargeHeaderLimit(unittest.TestCase):
+    def test_a_header_limit_the_parser_cannot_enforce_is_refused_at_start_up(self):
+        from harness import BINARY
+        import subprocess
+        r = subprocess.run([BINARY, "serve", "--listen", "127.0.0.1:0", "--max-header-bytes",
+                            "70000"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("--max-header-bytes", r.stderr)
+        self.assertIn("65536", r.stderr)
+
+    def test_largest_accepted_header_limit_survives_a_70kb_field(self):
+        server = Server("--max-header-bytes", "65536", "--access-log", "off")
+        try:
+            with server.connect(timeout=READ_TIMEOUT_S) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 +
+                          b"\r\n\r\n")
+                r = read_one(s, b"")
+            self.assertEqual(r[0], 431)
+            self.assertEqual(curl(server.url + "/healthz")[0], 200)
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 import unittest
 import zlib
 
-from harness import ServerTest, Server, curl, read_response, text_file, DATA_DIR
+from harness import ServerTest, Server, curl, read_response, text_file, wait_for_admitted, DATA_DIR
 
 MIB = 1024 * 1024
 COMPAT_KEYS = ("original_size", "gzip_size", "bzip_size", "deflate_size")
@@ -22,17 +22,6 @@ def setUpModule():
     TMP = tempfile.mkdtemp(prefix="compresstest-it-")
     TEXT_3MB = text_file(os.path.join(TMP, "3mb.txt"), 3 * MIB)
     TEXT_100K = text_file(os.path.join(TMP, "100k.txt"), 100 * 1024)
-
-
-def wait_for_admitted(test, server, n, timeout_s=30):
-    """Polls /metrics until n reports are admitted (running or queued); fails the test if not."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        _, _, m = curl(server.url + "/metrics")
-        if re.search(rb"compresstest_reports_admitted %d\b" % n, m):
-            return
-        time.sleep(0.02)
-    test.fail(f"{n} reports were not admitted within {timeout_s} s")
 
 
 def post_in_thread(url, results, key, *args):
