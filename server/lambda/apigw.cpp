@@ -1,8 +1,9 @@
 // API Gateway event JSON <-> the Beast messages handle_request takes and gives; no sockets.
 #include "apigw.hpp"
 
+#include "text.hpp"
+
 #include <boost/asio/buffer.hpp>
-#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -35,13 +36,6 @@ constexpr std::array<unsigned char, 256> base64_values = [] {
 
 bool is_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// RFC 9110 §5.6.2 tchar.
-bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    });
 }
 
 bool is_unreserved(char c) {
@@ -155,13 +149,12 @@ void each_pair(const json::object& event, std::string_view multi_key, std::strin
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    std::transform(out.begin(), out.end(), out.begin(), text::ascii_lower);
     return out;
 }
 
 void add_header(request& req, std::string_view name, std::string_view value) {
-    if (!is_token(name))
+    if (!text::is_token(name))
         throw bad_event{"header name \"" + std::string(name.substr(0, 64)) + "\" is not a token"};
     // RFC 9110 §5.5: visible characters, obs-text, spaces and tabs; no other controls.
     if (std::any_of(value.begin(), value.end(), [](char c) {
@@ -174,7 +167,7 @@ void add_header(request& req, std::string_view name, std::string_view value) {
 }
 
 void set_method(request& req, std::string_view method) {
-    if (!is_token(method))
+    if (!text::is_token(method))
         throw bad_event{"method \"" + std::string(method.substr(0, 32)) + "\" is not a token"};
     req.method_string(method);
 }
@@ -312,59 +305,15 @@ event parse_checked(std::string_view text, const event_limits& lim) {
     return ev;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 bool is_text_type(std::string_view content_type) {
-    const auto mt = trim(content_type.substr(0, content_type.find(';')));
-    namespace b = boost::beast;
+    const auto mt = text::trim_ows(content_type.substr(0, content_type.find(';')));
     const auto ends_with = [&](std::string_view suffix) {
         return mt.size() >= suffix.size() &&
-               b::iequals(mt.substr(mt.size() - suffix.size()), suffix);
+               text::iequals(mt.substr(mt.size() - suffix.size()), suffix);
     };
-    return (mt.size() > 5 && b::iequals(mt.substr(0, 5), "text/")) ||
-           b::iequals(mt, "application/json") || b::iequals(mt, "application/javascript") ||
-           b::iequals(mt, "application/xml") || ends_with("+json") || ends_with("+xml");
-}
-
-// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool is_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n;
-        std::uint32_t cp;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + n >= s.size()) return false;
-        for (std::size_t k = 1; k <= n; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        constexpr std::array<std::uint32_t, 4> min_cp = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += n + 1;
-    }
-    return true;
+    return (mt.size() > 5 && text::iequals(mt.substr(0, 5), "text/")) ||
+           text::iequals(mt, "application/json") || text::iequals(mt, "application/javascript") ||
+           text::iequals(mt, "application/xml") || ends_with("+json") || ends_with("+xml");
 }
 
 bool is_framing(const http::fields::value_type& f) {
@@ -420,9 +369,9 @@ result<response> to_message(reply&& r, bool head_request) {
 
 bool is_binary(const response& msg) {
     if (msg.body().empty()) return false;
-    const auto coding = trim(msg[http::field::content_encoding]);
-    if (!coding.empty() && !boost::beast::iequals(coding, "identity")) return true;
-    return !is_text_type(msg[http::field::content_type]) || !is_utf8(msg.body());
+    const auto coding = text::trim_ows(msg[http::field::content_encoding]);
+    if (!coding.empty() && !text::iequals(coding, "identity")) return true;
+    return !is_text_type(msg[http::field::content_type]) || !text::is_valid_utf8(msg.body());
 }
 
 std::string to_response_json(const response& msg, payload_version v) {
@@ -436,7 +385,7 @@ std::string to_response_json(const response& msg, payload_version v) {
             continue;
         }
         auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& g) {
-            return boost::beast::iequals(g.first, f.name_string());
+            return text::iequals(g.first, f.name_string());
         });
         if (it == fields.end()) it = fields.insert(it, {std::string(f.name_string()), {}});
         it->second.emplace_back(f.value());
