@@ -7,6 +7,7 @@
 
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/url/parse.hpp>
+#include <fmt/format.h>
 
 #include <cstring>
 #include <new>
@@ -48,11 +49,12 @@ bool to_origin_form(request_header& h) {
     return true;
 }
 
-// The bytes Beast would write for msg, without a socket.
-void serialize(response& msg, std::string& out) {
+// The bytes Beast would write for msg (or for its head alone), without a socket.
+void serialize(response& msg, std::string& out, bool head_only = false) {
     http::serializer<false, http::string_body> sr{msg};
+    sr.split(head_only);
     beast::error_code ec;
-    while (!ec && !sr.is_done())
+    while (!ec && !(head_only ? sr.is_header_done() : sr.is_done()))
         sr.next(ec, [&](beast::error_code&, const auto& buffers) {
             std::size_t n = 0;
             for (const auto b : beast::buffers_range_ref(buffers)) {
@@ -61,6 +63,10 @@ void serialize(response& msg, std::string& out) {
             }
             sr.consume(n);
         });
+}
+
+void serialize_head(response& msg, std::string& out) {
+    serialize(msg, out, true);
 }
 
 error header_timeout_error(const connection_limits& l) {
@@ -110,8 +116,11 @@ connection::action connection::next() {
     case state::awaiting_reply:
         return action::wait;
     case state::writing_continue:
+    case state::writing_stream:
     case state::writing:
         return action::write;
+    case state::streaming:
+        return action::wait;
     case state::half_closing:
         return action::half_close;
     case state::lingering:
@@ -331,14 +340,46 @@ void connection::on_reply(reply r, time_point now) {
         exchange_.status = 200; // the pre-serialized TinySite answer
         return write_answer(r.raw, now);
     }
+    if (r.stream && r.msg.version() < 11) keep_alive_ = false; // the close ends the body
     if (!keep_alive_ || !r.msg.keep_alive()) {
         keep_alive_ = false;
         r.msg.keep_alive(false);
     }
     exchange_.status = r.msg.result_int();
     out_text_.clear();
-    serialize(r.msg, out_text_);
+    if (!r.stream) {
+        serialize(r.msg, out_text_);
+        return write_answer(out_text_, now);
+    }
+    chunked_ = r.msg.version() >= 11;
+    r.msg.body().clear();
+    if (chunked_)
+        r.msg.chunked(true);
+    else
+        r.msg.erase(http::field::content_length);
+    serialize_head(r.msg, out_text_);
     write_answer(out_text_, now);
+    answer_is_final_ = false;
+    state_ = state::writing_stream;
+}
+
+void connection::on_stream_data(std::string_view piece, bool last, time_point now) {
+    if (state_ != state::streaming) return;
+    out_text_.clear();
+    if (!chunked_) {
+        out_text_ = piece;
+    } else if (!piece.empty()) {
+        out_text_ = fmt::format("{:x}\r\n", piece.size());
+        out_text_ += piece;
+        out_text_ += "\r\n";
+    }
+    if (last && chunked_) out_text_ += "0\r\n\r\n";
+    if (out_text_.empty() && !last) return;
+    const std::size_t sent_before = exchange_.nbytes_sent;
+    write_answer(out_text_, now);
+    exchange_.nbytes_sent += sent_before;
+    answer_is_final_ = last;
+    if (!last) state_ = state::writing_stream;
 }
 
 void connection::fail(const error& e, time_point now) {
@@ -370,6 +411,11 @@ boost::asio::const_buffer connection::output() const {
 }
 
 bool connection::on_written(time_point now) {
+    if (state_ == state::writing_stream) {
+        state_ = state::streaming;
+        deadline_ = time_point::max(); // the producer is bounded by the compute queue
+        return false;
+    }
     if (state_ == state::writing_continue) {
         state_ = state::reading_body;
         deadline_ = now + limits_.body_timeout;

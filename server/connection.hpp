@@ -40,7 +40,8 @@ struct connection_limits {
 //   read        read into input_space(), then on_read(n) (or on_eof() at end of stream or error)
 //   check_head  the headers are in head(): call accept_head() or refuse(error)
 //   dispatch    take_request() and answer it, once, with on_reply()
-//   wait        nothing to do until on_reply() (the answer is being computed)
+//   wait        nothing to do until on_reply() (the answer is being computed), or, for a
+//               streamed answer (streaming()), until on_stream_data() brings more of it
 //   write       write output() whole, then on_written() (which says whether an answer is done)
 //   half_close  shut the socket's sending side, then on_half_closed()
 //   close       close the socket; the connection is over
@@ -84,7 +85,11 @@ public:
     void refuse(const error& e, time_point now);
 
     request take_request();
+    // r.stream set: only the head is written now; the body follows through on_stream_data(),
+    // which is called whenever the stream has something and at its end (last = true).
     void on_reply(reply r, time_point now);
+    bool streaming() const { return state_ == state::streaming; }
+    void on_stream_data(std::string_view piece, bool last, time_point now);
 
     boost::asio::const_buffer output() const;
     bool on_written(time_point now); // true when a whole answer (not a 100 Continue) went out
@@ -105,6 +110,8 @@ private:
         reading_body,
         dispatching,
         awaiting_reply,
+        writing_stream, // a streamed answer's head or one of its pieces
+        streaming,      // waiting for the next piece
         writing,
         half_closing,
         lingering,
@@ -133,6 +140,7 @@ private:
     bool keep_alive_ = true;       // of the request being answered
     bool draining_ = false;
     bool answer_is_final_ = false; // output_ is an answer, not a 100 Continue
+    bool chunked_ = false;         // the streamed answer is chunked (HTTP/1.1)
 
     // Input: bytes [in_begin_, in_end_) of in_ are received and not yet parsed.
     std::unique_ptr<char[]> in_;

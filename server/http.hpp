@@ -2,10 +2,12 @@
 #pragma once
 
 #include "pooled_allocator.hpp"
+#include "reply_stream.hpp"
 
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include <memory>
 #include <string_view>
 
 namespace compresstest {
@@ -19,10 +21,13 @@ using request_header = http::request_header<request_fields>;
 using response = http::response<http::string_body>;
 
 // What handle_request answers: a Beast message, or bytes already serialized (TinySite)
-// which the socket path writes as they are.
+// which the socket path writes as they are, or a message head whose body follows in pieces.
 struct reply {
     response msg;
     std::string_view raw; // when non-empty: the whole response, status line to body
+    // When set: msg is the status and headers (its body is ignored) and the body is what the
+    // stream brings, written as it arrives (chunked for HTTP/1.1, until close for HTTP/1.0).
+    std::shared_ptr<reply_stream> stream = nullptr;
 };
 
 // Called exactly once per request, on an I/O thread for quick routes or on a compute thread

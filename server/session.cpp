@@ -51,6 +51,7 @@ void session::do_next() {
             dispatch();
             break;
         case action::wait:
+            if (stream_ && pump_stream()) break;
             return;
         case action::write:
             if (!writing_) do_write();
@@ -150,8 +151,27 @@ void session::on_reply(std::uint64_t generation, reply r) {
     if (generation != generation_ || !self_while_handling_) return; // answered already
     ++generation_;
     auto keep = std::move(self_while_handling_); // the pending write keeps the session from now
+    if (r.stream) {
+        stream_ = r.stream;
+        // Until the stream finishes, its notify holds the session alive.
+        stream_->on_ready([self = shared_from_this()] {
+            asio::post(self->worker_.context(), [self] {
+                if (!self->closed_ && self->pump_stream()) self->do_next();
+            });
+        });
+    }
     conn_.on_reply(std::move(r), worker::clock::now());
     if (!in_dispatch_) do_next(); // synchronous replies continue do_next's loop instead
+}
+
+bool session::pump_stream() {
+    if (!stream_ || !conn_.streaming()) return false; // a write under way: do_next pumps after
+    stream_piece_.clear();
+    const bool last = stream_->drain(stream_piece_);
+    if (stream_piece_.empty() && !last) return false;
+    if (last) stream_.reset();
+    conn_.on_stream_data(stream_piece_, last, worker::clock::now());
+    return true;
 }
 
 void session::finish_exchange() {

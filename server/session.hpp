@@ -40,6 +40,8 @@ private:
     void check_head(worker::clock::time_point now);
     void dispatch();
     void on_reply(std::uint64_t generation, reply r);
+    // Hands what a streamed answer's producer has made to the connection; false if nothing.
+    bool pump_stream();
     void finish_exchange();
     void release_body_reservation(); // gives body_reserved_nbytes_ back to the app
     void close();
@@ -64,6 +66,8 @@ private:
     // handler needs only a pointer and a number (which std::function stores without allocating).
     std::shared_ptr<session> self_while_handling_;
     std::size_t body_reserved_nbytes_ = 0; // of the app's body memory budget
+    std::shared_ptr<reply_stream> stream_; // the answer being streamed, if any
+    std::string stream_piece_;
     std::thread::id thread_id_;
 };
 

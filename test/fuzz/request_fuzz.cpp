@@ -57,6 +57,10 @@ ct::app& application() {
     static ct::app* a = [] {
         ct::config c; // the defaults the server runs with
         c.compute_threads = 1;
+        // An idle-priority thread waits behind everything else on a busy machine: each reply
+        // would take whole scheduler ticks, which measures the machine, not the code.
+        c.compute_priority = "normal";
+        c.pin_compute_threads = false;
         c.access_log = false;
         return new ct::app(std::move(c));
     }();

@@ -307,3 +307,59 @@ TEST(connection, the_pre_serialized_reply_is_written_as_it_is) {
     EXPECT_EQ(d.run(get("/next")).written.substr(0, raw.size()), raw);
     EXPECT_EQ(d.result().targets.size(), 2u) << "keep-alive kept after the raw answer";
 }
+
+TEST(connection, a_streamed_answer_is_chunked_for_http_1_1_and_keep_alive_is_kept) {
+    driver d;
+    d.hold_replies(true);
+    d.run(get("/stream"));
+    ct::response head{ct::http::status::ok, 11};
+    head.set(ct::http::field::content_type, "application/x-ndjson");
+    d.conn().on_reply({std::move(head), {}, std::make_shared<ct::reply_stream>()}, d.now());
+    auto& t = d.run("");
+    EXPECT_TRUE(d.conn().streaming());
+    EXPECT_NE(t.written.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << t.written;
+    EXPECT_EQ(t.written.find("Content-Length"), std::string::npos);
+    const std::size_t head_nbytes = t.written.size();
+    d.conn().on_stream_data("{\"a\":1}\n", false, d.now());
+    d.run("");
+    EXPECT_EQ(t.written.substr(head_nbytes), "8\r\n{\"a\":1}\n\r\n");
+    d.conn().on_stream_data("{\"b\":2}\n", true, d.now());
+    d.hold_replies(false);
+    d.run(get("/next"));
+    const std::string body = "8\r\n{\"a\":1}\n\r\n8\r\n{\"b\":2}\n\r\n0\r\n\r\n";
+    EXPECT_EQ(t.written.substr(head_nbytes, body.size()), body);
+    EXPECT_TRUE(t.written.substr(head_nbytes + body.size()).starts_with("HTTP/1.1 200 OK"));
+    EXPECT_EQ(t.targets.size(), 2u) << "the next request is served on the same connection";
+    EXPECT_FALSE(t.half_closed);
+}
+
+TEST(connection, a_streamed_answer_to_http_1_0_ends_with_the_close) {
+    driver d;
+    d.hold_replies(true);
+    d.run("GET /stream HTTP/1.0\r\n\r\n");
+    d.conn().on_reply(
+        {ct::response{ct::http::status::ok, 10}, {}, std::make_shared<ct::reply_stream>()},
+        d.now());
+    d.run("");
+    d.conn().on_stream_data("line\n", true, d.now());
+    auto& t = d.run("");
+    EXPECT_EQ(t.written.find("chunked"), std::string::npos) << t.written;
+    EXPECT_TRUE(t.written.ends_with("\r\n\r\nline\n")) << t.written;
+    EXPECT_TRUE(t.half_closed);
+}
+
+TEST(reply_stream, notifies_for_each_piece_and_drops_its_notify_at_the_end) {
+    auto stream = std::make_shared<ct::reply_stream>();
+    auto holder = std::make_shared<int>(0);
+    int notified = 0;
+    stream->push("early ");
+    stream->on_ready([&notified, holder] { ++notified; });
+    EXPECT_EQ(notified, 1) << "what arrived before on_ready is announced at once";
+    stream->push("late");
+    stream->finish();
+    EXPECT_EQ(notified, 3);
+    EXPECT_EQ(holder.use_count(), 1) << "the notify (and what it holds) is released at finish";
+    std::string out;
+    EXPECT_TRUE(stream->drain(out));
+    EXPECT_EQ(out, "early late");
+}
