@@ -16,6 +16,7 @@
     row(brotli)                      \
     row(xz)                          \
     row(lz4)                         \
+    row(libdeflate)                  \
     /* a new codec's row goes above this line */
 // clang-format on
 
