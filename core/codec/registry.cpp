@@ -17,6 +17,7 @@
     row(xz)                          \
     row(lz4)                         \
     row(libdeflate)                  \
+    row(zopfli)                      \
     /* a new codec's row goes above this line */
 // clang-format on
 
