@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -62,6 +61,16 @@ std::string_view trim_ows(std::string_view s) {
 std::size_t saturating_add(std::size_t a, std::size_t b) {
     return a > std::numeric_limits<std::size_t>::max() - b ? std::numeric_limits<std::size_t>::max()
                                                            : a + b;
+}
+
+// RFC 2046 §5.1.1: 1 to 70 bchars, the last not a space. Also what find_delimiter requires of the
+// delimiter: bchars exclude CR, so CR begins CR LF "--" boundary and occurs nowhere else in it.
+std::optional<parse_error> boundary_error(std::string_view boundary) {
+    if (boundary.empty()) return parse_error::no_boundary;
+    if (boundary.size() > max_boundary_nbytes) return parse_error::boundary_too_long;
+    if (!std::all_of(boundary.begin(), boundary.end(), is_bchar) || boundary.back() == ' ')
+        return parse_error::no_boundary;
+    return std::nullopt;
 }
 
 error make_error(parse_error e) {
@@ -268,11 +277,8 @@ result<std::string> parser::boundary_from_content_type(std::string_view content_
         boundary = std::move(value);
         return true;
     });
-    if (!ok || !boundary || boundary->empty()) return make_error(parse_error::no_boundary);
-    if (boundary->size() > max_boundary_nbytes) return make_error(parse_error::boundary_too_long);
-    if (!std::all_of(boundary->begin(), boundary->end(), is_bchar) || boundary->back() == ' ') {
-        return make_error(parse_error::no_boundary);
-    }
+    if (!ok || !boundary) return make_error(parse_error::no_boundary);
+    if (auto e = boundary_error(*boundary)) return make_error(*e);
     return std::move(*boundary);
 }
 
@@ -290,9 +296,12 @@ struct parser::impl {
     };
 
     impl(std::string boundary, limits lim, callbacks cb)
-        : delimiter_(std::string(crlf).append(dash_dash).append(boundary)),
-          searcher_(delimiter_.data(), delimiter_.data() + delimiter_.size()), limits_(lim),
+        : delimiter_(std::string(crlf).append(dash_dash).append(boundary)), limits_(lim),
           cb_(std::move(cb)) {
+        if (auto e = boundary_error(boundary)) {
+            fail(*e);
+            return;
+        }
         imply_crlf(); // the opening "--BOUNDARY" may start the body
     }
 
@@ -377,27 +386,15 @@ struct parser::impl {
             look_behind_.clear();
             implied_nbytes_ = 0;
         }
-        const auto* first = chunk.data();
-        const auto* last = first + chunk.size();
-        const auto* hit = std::search(first, last, searcher_);
-        if (hit != last) {
-            const auto pos = static_cast<std::size_t>(hit - first);
-            emit(chunk.substr(0, pos));
+        // Linear whatever the bytes, so a body built against the search cannot stall the thread.
+        const auto pos = find_delimiter(chunk, delimiter_);
+        emit(chunk.substr(0, pos));
+        if (chunk.size() - pos >= delimiter_.size()) {
             chunk.remove_prefix(pos + delimiter_.size());
             state_ = state::after_boundary;
             return;
         }
-        // Only a suffix starting with '\r' and shorter than the delimiter can begin one.
-        const std::size_t window = std::min(chunk.size(), delimiter_.size() - 1);
-        const auto tail_cr = chunk.substr(chunk.size() - window).rfind('\r');
-        std::size_t keep_from = chunk.size();
-        if (tail_cr != std::string_view::npos) {
-            const auto tail = chunk.substr(chunk.size() - window + tail_cr);
-            if (std::string_view(delimiter_).starts_with(tail))
-                keep_from = chunk.size() - tail.size();
-        }
-        emit(chunk.substr(0, keep_from));
-        look_behind_.assign(chunk.substr(keep_from));
+        look_behind_.assign(chunk.substr(pos)); // empty, or a delimiter prefix cut off by the end
         implied_nbytes_ = 0;
         chunk = {};
     }
@@ -478,8 +475,7 @@ struct parser::impl {
         return true;
     }
 
-    const std::string delimiter_;                                    // CRLF "--" boundary
-    const std::boyer_moore_horspool_searcher<const char*> searcher_; // over delimiter_
+    const std::string delimiter_; // CRLF "--" boundary
     const limits limits_;
     const callbacks cb_;
     state state_ = state::preamble;

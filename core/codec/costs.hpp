@@ -4,6 +4,7 @@
 
 #include "codec.hpp"
 
+#include <array>
 #include <functional>
 #include <span>
 #include <string>
@@ -39,15 +40,13 @@ struct calibration_options {
     int max_runs = 5;
 };
 
-// One kind of the built-in corpus, generated deterministically (the same bytes every run).
-struct corpus_sample {
-    std::string_view kind; // "text", "binary", "compressed"
-    std::string bytes;
-};
+// The kinds of the built-in corpus: prose-like text, machine-code-like binary and
+// already-compressed (incompressible) bytes.
+inline constexpr std::array<std::string_view, 3> corpus_kinds = {"text", "binary", "compressed"};
 
-// Prose-like text, machine-code-like binary and already-compressed (incompressible) bytes,
-// nbytes of each.
-std::vector<corpus_sample> calibration_corpus(std::size_t nbytes);
+// One sample of each of corpus_kinds, in that order, nbytes each, generated deterministically
+// (the same bytes on every machine).
+std::vector<std::string> calibration_corpus(std::size_t nbytes);
 
 // Single-thread CPU nanoseconds per byte of c at level on sample, as the options say.
 double measure_ns_per_byte(const codec_descriptor& c, int level, std::string_view sample,

@@ -6,8 +6,20 @@
 
 // The rows, in display order: row(x) names the descriptor codecs::x_codec that a file in this
 // folder defines. The declarations and the table below are both made from this one list.
-#define COMPRESSTEST_CODEC_ROWS(row)                                                               \
-    row(gzip) row(deflate) row(zlib) row(bzip2) row(zstd) row(brotli) row(xz) row(lz4)
+// clang-format off
+#define COMPRESSTEST_CODEC_ROWS(row) \
+    row(gzip)                        \
+    row(deflate)                     \
+    row(zlib)                        \
+    row(bzip2)                       \
+    row(zstd)                        \
+    row(brotli)                      \
+    row(xz)                          \
+    row(lz4)                         \
+    row(libdeflate)                  \
+    row(zopfli)                      \
+    /* a new codec's row goes above this line */
+// clang-format on
 
 namespace compresstest {
 

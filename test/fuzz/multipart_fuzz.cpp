@@ -1,5 +1,6 @@
-// libFuzzer target: the multipart parser must never crash, and chunked streaming must agree with
-// parse_form on the same Content-Type and body.
+// libFuzzer target: the multipart parser must never crash, chunked streaming must agree with
+// parse_form on the same Content-Type and body, and the delimiter search must find what its
+// definition says while reading each byte at most twice.
 #include "multipart.hpp"
 
 #include <algorithm>
@@ -62,6 +63,42 @@ void require(bool condition) {
     if (!condition) __builtin_trap();
 }
 
+// byte_scans, counting the bytes each scan reads (its hit included).
+struct counting_scans {
+    static inline std::size_t read_nbytes = 0;
+    static const char* first_of(const char* p, std::size_t n, char c) {
+        const char* hit = mp::byte_scans::first_of(p, n, c);
+        read_nbytes += hit != nullptr ? static_cast<std::size_t>(hit - p) + 1 : n;
+        return hit;
+    }
+    static const char* last_of(const char* p, std::size_t n, char c) {
+        const char* hit = mp::byte_scans::last_of(p, n, c);
+        read_nbytes += hit != nullptr ? static_cast<std::size_t>(p + n - hit) : n;
+        return hit;
+    }
+    static bool equal(const char* a, const char* b, std::size_t n) {
+        read_nbytes += n;
+        return mp::byte_scans::equal(a, b, n);
+    }
+};
+
+// find_delimiter's contract: the first complete delimiter, else the suffix of text that is a
+// proper prefix of it, else text.size(); each byte read at most twice.
+void check_delimiter_search(std::string_view boundary, std::string_view text) {
+    const auto delimiter = "\r\n--" + std::string(boundary);
+    counting_scans::read_nbytes = 0;
+    const auto found = mp::find_delimiter<counting_scans>(text, delimiter);
+    require(counting_scans::read_nbytes <= 2 * text.size());
+    auto expected = text.find(delimiter);
+    if (expected == std::string_view::npos) {
+        expected = text.size() - std::min(text.size(), delimiter.size() - 1);
+        while (expected < text.size() &&
+               !std::string_view(delimiter).starts_with(text.substr(expected)))
+            ++expected;
+    }
+    require(found == expected);
+}
+
 outcome parse_whole(std::string_view ct, std::string_view body, const mp::limits& lim) {
     const auto f = mp::parse_form(ct, body, lim);
     if (!f) return {{}, f.err().message};
@@ -120,6 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                      .max_header_nbytes = r.next() % tight_max_header_nbytes,
                                      .max_name_nbytes = r.next() % tight_max_name_nbytes,
                                  };
+    if (const auto b = mp::parser::boundary_from_content_type(ct)) check_delimiter_search(*b, body);
     const auto whole = parse_whole(ct, body, lim);
     require(whole == parse_chunked(ct, body, lim, r));
     return 0;

@@ -166,6 +166,40 @@ TEST(costs, every_row_names_a_registered_base_codec_and_level_once) {
     }
 }
 
+TEST(costs, calibration_corpus_is_the_same_every_time_and_spans_its_kinds) {
+    constexpr std::size_t n = 64 * 1024;
+    const auto corpus = calibration_corpus(n);
+    ASSERT_EQ(corpus.size(), corpus_kinds.size());
+    EXPECT_EQ(corpus, calibration_corpus(n));
+    for (const auto& sample : corpus)
+        EXPECT_EQ(sample.size(), n);
+    // text and binary compress, the already-compressed kind does not, under every codec.
+    for (const codec_descriptor* c : all_codecs()) {
+        const int level = c->default_level;
+        EXPECT_LT(compressed_nbytes(*c, corpus[0].substr(0, test_input_nbytes(*c, level)), level),
+                  test_input_nbytes(*c, level) * 6 / 10)
+            << c->name;
+        EXPECT_LT(compressed_nbytes(*c, corpus[1].substr(0, test_input_nbytes(*c, level)), level),
+                  test_input_nbytes(*c, level) * 8 / 10)
+            << c->name;
+        EXPECT_GT(compressed_nbytes(*c, corpus[2].substr(0, test_input_nbytes(*c, level)), level),
+                  test_input_nbytes(*c, level) * 99 / 100)
+            << c->name;
+    }
+}
+
+TEST(costs, a_measurement_is_cpu_time_per_byte_of_the_slice_it_used) {
+    const std::string sample = text_bytes(256 * 1024, 6);
+    const calibration_options quick{
+        .sample_nbytes = sample.size(), .min_run_ms = 0.5, .min_total_ms = 1, .max_runs = 3};
+    for (const codec_descriptor* c : all_codecs()) {
+        const double ns = measure_ns_per_byte(*c, c->min_level, sample, quick);
+        EXPECT_GT(ns, 0) << c->name;
+        EXPECT_LT(ns, 1e6) << c->name; // under a millisecond per byte
+    }
+    EXPECT_THROW(measure_ns_per_byte(*all_codecs().front(), 1, "", quick), std::invalid_argument);
+}
+
 // A derived codec's size must equal its base's plus the fixed framing exactly, or the report's
 // derived sizes would be wrong: compare the real streams (gzip and zlib from zlib itself).
 TEST(derived_sizes, equal_the_base_plus_the_framing_at_every_level) {

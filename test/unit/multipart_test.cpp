@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #ifndef COMPRESSTEST_TEST_DATA_DIR
@@ -686,6 +688,163 @@ TEST(multipart_large, streaming_large_part_needs_few_data_callbacks) {
     ASSERT_TRUE(p.finish());
     EXPECT_TRUE(got == data);
     EXPECT_LE(calls, 2 * chunks); // at most a held-back tail plus the chunk's own bytes
+}
+
+// ---- bodies built against the delimiter search ----
+
+// A boundary of one repeated character and part data of that same character: the body on which
+// a Boyer-Moore-Horspool search compares a whole window at every byte.
+const std::string repeated_boundary(mp::max_boundary_nbytes, 'a');
+const std::string repeated_content_type = "multipart/form-data; boundary=" + repeated_boundary;
+
+std::string repeated_character_body(std::size_t data_nbytes) {
+    return "--" + repeated_boundary + "\r\n" +
+           disposition("name=\"fileUpload\"; filename=\"a.txt\"") + "\r\n" +
+           std::string(data_nbytes, 'a') + "\r\n--" + repeated_boundary + "--\r\n";
+}
+
+TEST(multipart_worst_case, repeated_character_boundary_and_data_give_the_whole_data) {
+    const auto body = repeated_character_body(three_mib);
+    const auto f = mp::parse_form(repeated_content_type, body, {});
+    ASSERT_TRUE(f) << f.err().message;
+    ASSERT_EQ(f->parts.size(), 1u);
+    EXPECT_EQ(f->parts[0].header.name, "fileUpload");
+    const auto data = f->parts[0].data;
+    EXPECT_EQ(data.size(), three_mib);
+    EXPECT_EQ(data.find_first_not_of('a'), std::string_view::npos);
+    EXPECT_EQ(data.data(), body.data() + body.find("\r\n\r\n") + 4);
+}
+
+TEST(multipart_worst_case, repeated_character_body_gives_the_same_data_however_it_is_chunked) {
+    constexpr std::size_t data_nbytes = 100 * 1000;
+    const auto body = repeated_character_body(data_nbytes);
+    const auto expected = parse_whole(repeated_content_type, body);
+    ASSERT_EQ(expected.error, "");
+    ASSERT_EQ(expected.parts.size(), 1u);
+    ASSERT_EQ(expected.parts[0].data.size(), data_nbytes);
+    // Single bytes, sizes about the delimiter's length (74 bytes) and large chunks.
+    for (const std::size_t n : {1, 2, 73, 74, 75, 4096, 65536})
+        EXPECT_TRUE(parse_chunked(repeated_content_type, body, n) == expected) << "chunks of " << n;
+}
+
+// byte_scans, counting the bytes each scan reads (its hit included).
+struct counting_scans {
+    static inline std::size_t read_nbytes = 0;
+    static const char* first_of(const char* p, std::size_t n, char c) {
+        const char* hit = mp::byte_scans::first_of(p, n, c);
+        read_nbytes += hit != nullptr ? static_cast<std::size_t>(hit - p) + 1 : n;
+        return hit;
+    }
+    static const char* last_of(const char* p, std::size_t n, char c) {
+        const char* hit = mp::byte_scans::last_of(p, n, c);
+        read_nbytes += hit != nullptr ? static_cast<std::size_t>(p + n - hit) : n;
+        return hit;
+    }
+    static bool equal(const char* a, const char* b, std::size_t n) {
+        read_nbytes += n;
+        return mp::byte_scans::equal(a, b, n);
+    }
+};
+
+// What find_delimiter returns, by its definition: the first complete delimiter, else the suffix
+// of text that is a proper prefix of the delimiter, else text.size().
+std::size_t delimiter_by_definition(std::string_view text, std::string_view delimiter) {
+    if (const auto pos = text.find(delimiter); pos != std::string_view::npos) return pos;
+    for (auto pos = text.size() - std::min(text.size(), delimiter.size() - 1); pos < text.size();
+         ++pos) {
+        if (delimiter.starts_with(text.substr(pos))) return pos;
+    }
+    return text.size();
+}
+
+struct search_case {
+    std::string name;
+    std::string delimiter;
+    std::string text;
+};
+
+std::string repeat(std::string_view unit, std::size_t nbytes) {
+    std::string out;
+    while (out.size() < nbytes)
+        out.append(unit);
+    out.resize(nbytes);
+    return out;
+}
+
+// Texts dense in what a delimiter search trips over: the boundary's own character, CRs, near
+// misses at either end, every proper prefix; each also ending in a cut-off and in a whole
+// delimiter. Boundaries from 1 to 70 characters, periodic and not.
+std::vector<search_case> search_cases() {
+    constexpr std::size_t text_nbytes = 20 * 1000;
+    const std::vector<std::string> boundaries = {"a", std::string(10, 'a'), std::string(40, 'a'),
+                                                 repeated_boundary,
+                                                 "------------------------d74496d66958873e"};
+    std::vector<search_case> out;
+    for (const auto& b : boundaries) {
+        const auto d = "\r\n--" + b;
+        const auto m = d.size();
+        std::string every_prefix;
+        for (std::size_t k = 1; k < m; ++k)
+            every_prefix += d.substr(0, k) + "\x01";
+        std::string dense(text_nbytes, '\0');
+        std::uint32_t x = 12345;
+        for (auto& c : dense) {
+            x = x * 1103515245u + 12345u;
+            c = std::string_view("\r\n-a")[x >> 30];
+        }
+        const std::vector<std::pair<std::string, std::string>> shapes = {
+            {"boundary_last_character", repeat(d.substr(m - 1), text_nbytes)},
+            {"boundary_first_character", repeat(d.substr(4, 1), text_nbytes)},
+            {"cr", repeat("\r", text_nbytes)},
+            {"crlf", repeat("\r\n", text_nbytes)},
+            {"near_miss_at_the_end", repeat(d.substr(0, m - 1) + "\x01", text_nbytes)},
+            {"near_miss_at_the_front", repeat("\r\x01" + d.substr(2), text_nbytes)},
+            {"cr_and_a_boundary_character", repeat("\r" + d.substr(m - 1), text_nbytes)},
+            {"two_crs_then_boundary_characters",
+             repeat("\r\r" + std::string(m - 1, d.back()), text_nbytes)},
+            {"every_proper_prefix", repeat(every_prefix, text_nbytes)},
+            {"dense_random", dense},
+        };
+        for (const auto& [shape, text] : shapes) {
+            const auto name = shape + " (boundary of " + std::to_string(b.size()) + ")";
+            out.push_back({name, d, text});
+            out.push_back({name + ", cut-off delimiter at the end", d, text + d.substr(0, m - 1)});
+            out.push_back({name + ", delimiter at the end", d, text + d});
+        }
+    }
+    return out;
+}
+
+TEST(multipart_delimiter_search, finds_what_its_definition_says) {
+    for (const auto& c : search_cases())
+        EXPECT_EQ(mp::find_delimiter(c.text, c.delimiter),
+                  delimiter_by_definition(c.text, c.delimiter))
+            << c.name;
+}
+
+TEST(multipart_delimiter_search, reads_each_byte_at_most_twice_whatever_the_text) {
+    // Linear time with a constant that does not grow with the boundary: a search comparing a
+    // window at each byte reads up to 74 times the text.
+    for (const auto& c : search_cases()) {
+        counting_scans::read_nbytes = 0;
+        mp::find_delimiter<counting_scans>(c.text, c.delimiter);
+        EXPECT_LE(counting_scans::read_nbytes, 2 * c.text.size()) << c.name;
+    }
+}
+
+TEST(multipart_streaming, boundary_content_type_parsing_would_refuse_fails_at_once) {
+    const std::vector<std::pair<std::string, parse_error>> refused = {
+        {"", parse_error::no_boundary},
+        {"a\r\nb", parse_error::no_boundary},
+        {"ends in space ", parse_error::no_boundary},
+        {std::string(mp::max_boundary_nbytes + 1, 'b'), parse_error::boundary_too_long},
+    };
+    for (const auto& [b, expected] : refused) {
+        mp::parser p(b, {}, {});
+        EXPECT_FALSE(p.feed("--" + b + "--")) << b;
+        EXPECT_FALSE(p.finish()) << b;
+        EXPECT_EQ(p.error(), expected) << b;
+    }
 }
 
 TEST(multipart_streaming, error_is_sticky_across_later_calls) {
