@@ -328,6 +328,37 @@ bool is_framing(const http::fields::value_type& f) {
     }
 }
 
+// TinySite's bytes leave Content-Type out to fit one TCP segment; behind API Gateway, which
+// adds headers of its own, that budget cannot hold anyway, and the page must say it is HTML
+// for a browser to show it rather than its source.
+constexpr std::string_view raw_content_type = "text/html; charset=utf-8";
+// For a message without one: what a missing Content-Type means (RFC 9110 §8.3), as is_binary
+// reads it too. The routes leave it out only where there is no content to describe: the 204
+// preflight, and a 304, whose recipient keeps the type it stored (browsers take no
+// Content-Type from a 304).
+constexpr std::string_view untyped_content_type = "application/octet-stream";
+
+// Pre-serialized response bytes as a message; for a HEAD request they carry no body.
+result<response> parse_raw(std::string_view raw, bool head_request) {
+    http::response_parser<http::string_body> p;
+    p.eager(true);
+    p.skip(head_request);
+    p.body_limit(raw.size());
+    boost::beast::error_code ec;
+    std::string_view rest = raw;
+    while (!ec && !p.is_done()) {
+        if (rest.empty()) {
+            p.put_eof(ec);
+            break;
+        }
+        rest.remove_prefix(p.put(boost::asio::buffer(rest.data(), rest.size()), ec));
+    }
+    if (ec || !p.is_done())
+        return error{error_kind::internal, "the pre-serialized response does not parse: " +
+                                               (ec ? ec.message() : std::string("incomplete"))};
+    return p.release();
+}
+
 } // namespace
 
 result<event> parse_event(std::string_view json_text, const event_limits& lim) {
@@ -347,24 +378,12 @@ event oversized_event(std::size_t event_nbytes, const event_limits& lim) {
 }
 
 result<response> to_message(reply&& r, bool head_request) {
-    if (r.raw.empty()) return std::move(r.msg);
-    http::response_parser<http::string_body> p;
-    p.eager(true);
-    p.skip(head_request);
-    p.body_limit(r.raw.size());
-    boost::beast::error_code ec;
-    std::string_view rest = r.raw;
-    while (!ec && !p.is_done()) {
-        if (rest.empty()) {
-            p.put_eof(ec);
-            break;
-        }
-        rest.remove_prefix(p.put(boost::asio::buffer(rest.data(), rest.size()), ec));
-    }
-    if (ec || !p.is_done())
-        return error{error_kind::internal, "the pre-serialized response does not parse: " +
-                                               (ec ? ec.message() : std::string("incomplete"))};
-    return p.release();
+    const bool raw = !r.raw.empty();
+    auto msg = raw ? parse_raw(r.raw, head_request) : result<response>(std::move(r.msg));
+    // API Gateway would label an answer without one application/json.
+    if (msg && (*msg)[http::field::content_type].empty())
+        msg->set(http::field::content_type, raw ? raw_content_type : untyped_content_type);
+    return msg;
 }
 
 bool is_binary(const response& msg) {

@@ -66,7 +66,10 @@ event oversized_event(std::size_t event_nbytes, const event_limits& lim);
 
 // The message a reply stands for: reply.msg, or reply.raw (pre-serialized bytes, as TinySite
 // answers) parsed with Beast's response parser; for a HEAD request the raw bytes carry no
-// body. An error only if raw is not a complete HTTP response.
+// body. It always has a Content-Type, since API Gateway would label a missing one
+// application/json: one the reply has is kept; raw bytes without one (TinySite's page) get
+// text/html; charset=utf-8; a message without one (the routes' bodyless 204 preflight and 304)
+// application/octet-stream. An error only if raw is not a complete HTTP response.
 result<response> to_message(reply&& r, bool head_request);
 
 // The API Gateway response JSON for msg, in the event's payload version:

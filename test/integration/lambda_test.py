@@ -3,6 +3,7 @@ import base64
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import tempfile
@@ -319,6 +320,57 @@ class MatchesSocketServerTest(LambdaCase):
         res = self.respond(http_v2_event("GET", "/api/codecs"))
         self.assertEqual((res["statusCode"], json.loads(res["body"])),
                          (status, json.loads(expected)))
+
+
+class ContentTypeTest(LambdaCase):
+    """Every answer names its media type: API Gateway labels an answer without one
+    application/json, and a browser then shows TinySite's page source instead of the page."""
+    BROWSER = {"Accept": "text/html,*/*;q=0.8", "Accept-Encoding": "gzip, deflate, br"}
+
+    def routes(self, make_event):
+        """(name, event, status) for every route: the routes by name, the assets the page links
+        to, each asset revalidated, a report, a preflight, a 404 and a 405."""
+        page = self.respond(make_event("GET", "/", {"Accept-Encoding": "identity"}))
+        assets = re.findall(r'(?:src|href)="(/[^"]+)"', self.body_bytes(page).decode())
+        self.assertTrue(assets, "the page links to no assets")
+        browser = self.BROWSER
+        routes = [("GET /", make_event("GET", "/", browser), 200),
+                  ("HEAD /", make_event("HEAD", "/", browser), 200),
+                  ("GET /tiny", make_event("GET", "/tiny", browser), 200),
+                  ("HEAD /tiny", make_event("HEAD", "/tiny", browser), 200),
+                  ("GET /api/codecs", make_event("GET", "/api/codecs", browser), 200),
+                  ("GET /healthz", make_event("GET", "/healthz", browser), 200),
+                  ("GET /metrics", make_event("GET", "/metrics", browser), 200)]
+        for path in assets:
+            etag = self.respond(make_event("GET", path))["headers"]["ETag"]
+            routes += [(f"GET {path}", make_event("GET", path, browser), 200),
+                       (f"GET {path} revalidated",
+                        make_event("GET", path, {**browser, "If-None-Match": etag}), 304)]
+        form = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+        return routes + [
+            ("POST /compress",
+             make_event("POST", "/compress", form, multipart_text(b"tiny " * 200)), 200),
+            ("OPTIONS /compress", make_event("OPTIONS", "/compress", {
+                "Origin": "https://example.com", "Access-Control-Request-Method": "POST"}), 204),
+            ("GET /no-such-route", make_event("GET", "/no-such-route", browser), 404),
+            ("DELETE /healthz", make_event("DELETE", "/healthz", browser), 405)]
+
+    def test_every_route_answers_with_a_content_type_in_both_payload_versions(self):
+        for version, make_event in (("1.0", rest_v1_event), ("2.0", http_v2_event)):
+            for name, event, status in self.routes(make_event):
+                with self.subTest(payload=version, route=name):
+                    res = self.respond(event)
+                    self.assertEqual(res["statusCode"], status)
+                    headers = {k.lower(): v for k, v in res["headers"].items()}
+                    self.assertTrue(headers.get("content-type"), res["headers"])
+
+    def test_tiny_is_an_html_page_still_deflated(self):
+        for version, make_event in (("1.0", rest_v1_event), ("2.0", http_v2_event)):
+            for method in ("GET", "HEAD"):
+                with self.subTest(payload=version, method=method):
+                    res = self.respond(make_event(method, "/tiny", self.BROWSER))
+                    self.assertEqual(res["headers"]["Content-Encoding"], "deflate")
+                    self.assertEqual(res["headers"].get("Content-Type"), "text/html; charset=utf-8")
 
 
 class BodyLimitTest(LambdaCase):

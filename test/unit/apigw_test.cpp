@@ -373,6 +373,34 @@ TEST(apigw_response, tinysite_head_bytes_parse_without_a_body) {
     EXPECT_EQ((*msg)[http::field::content_encoding], "deflate");
 }
 
+TEST(apigw_response, tinysite_get_and_head_are_labelled_html_behind_api_gateway) {
+    for (bool head : {false, true}) {
+        auto msg =
+            to_message({{}, head ? tinysite::head_response() : tinysite::get_response()}, head);
+        ASSERT_TRUE(msg) << msg.err().message;
+        for (auto v : {payload_version::v1, payload_version::v2}) {
+            const auto o = response_json(*msg, v);
+            const auto& h = o.at("headers").as_object();
+            ASSERT_TRUE(h.contains("Content-Type")) << json::serialize(h);
+            EXPECT_EQ(h.at("Content-Type").as_string(), "text/html; charset=utf-8") << head;
+            EXPECT_EQ(h.at("Content-Encoding").as_string(), "deflate") << head;
+        }
+    }
+}
+
+TEST(apigw_response, a_message_without_content_type_gets_one_and_a_typed_one_keeps_its_own) {
+    response no_content{http::status::no_content, 11};
+    no_content.prepare_payload();
+    auto untyped = to_message({std::move(no_content), {}}, false);
+    ASSERT_TRUE(untyped);
+    EXPECT_EQ((*untyped)[http::field::content_type], "application/octet-stream");
+    EXPECT_FALSE(response_json(*untyped, payload_version::v2).at("isBase64Encoded").as_bool());
+    auto typed = to_message({text_response("text/plain", ""), {}}, false);
+    ASSERT_TRUE(typed);
+    EXPECT_EQ((*typed)[http::field::content_type], "text/plain");
+    EXPECT_EQ(typed->count(http::field::content_type), 1u);
+}
+
 TEST(apigw_response, message_replies_pass_through_and_broken_raw_bytes_are_an_error) {
     auto msg = to_message({text_response("text/plain", "hi"), {}}, false);
     ASSERT_TRUE(msg);
