@@ -121,12 +121,12 @@ reply serve_file(const request& req, const embedded_file& f) {
     res.set(http::field::etag, f.etag);
     res.set(http::field::cache_control, "no-cache");
     res.set(http::field::vary, "Accept-Encoding");
+    res.set(http::field::content_type, content_type_of(f.path)); // on a 304 too, for caches
     if (auto inm = req.find(http::field::if_none_match);
         inm != req.end() && inm->value().find(f.etag) != std::string_view::npos) {
         res.result(http::status::not_modified);
         return {std::move(res), {}};
     }
-    res.set(http::field::content_type, content_type_of(f.path));
     std::string_view body = f.identity;
     if (accept_q(req, "br", 0) > 0 && f.br.size() < body.size()) {
         res.set(http::field::content_encoding, "br");
