@@ -45,7 +45,7 @@ extern const codec_descriptor zopfli_codec{
     .library = "libzopfli",
     .min_level = 1,
     .default_level = 15, // the zopfli command's default
-    .max_level = 15,     // more iterations buy a few bytes per 100 kB, each at the cost of one more
+    .max_level = 15, // each further iteration costs as much CPU and saves a few bytes per 100 kB
     .compress = zopfli_compress,
     .decompress = zopfli_decompress,
 };
