@@ -187,7 +187,11 @@ HEALTHZ_ROUNDS = 5
 HEALTHZ_ROUND_SAMPLES = 1000
 HEALTHZ_INTERVAL_S = 0.002
 HEALTHZ_ROUND_MAX_S = 10.0  # 2 s of probes, and room for answers that come late
-HEALTHZ_P99_BOUND_MS = 5.0
+HEALTHZ_P99_BOUND_MS = 5.0  # the target, for the release build CI tests first
+# AddressSanitizer and UBSan instrument every copy of a body the I/O thread makes, several times
+# slower: the sanitizer build is held to a looser bound (it checks the same path for memory
+# errors; the latency target is the release build's).
+SANITIZER_SLOWDOWN = 4
 
 
 def send_worst_case_until(port, request, stop, answered, out):
@@ -400,6 +404,7 @@ class Drain(unittest.TestCase):
 class MultipartWorstCase(unittest.TestCase):
     def test_three_senders_of_the_worst_case_body_keep_healthz_p99_within_5_ms(self):
         server = Server()  # default config: what production runs
+        bound_ms = HEALTHZ_P99_BOUND_MS * (SANITIZER_SLOWDOWN if is_asan(server.proc.pid) else 1)
         ctx = multiprocessing.get_context("fork")
         stop = ctx.Event()
         answered = ctx.Value("i", 0)
@@ -423,7 +428,7 @@ class MultipartWorstCase(unittest.TestCase):
                 latencies_ms = healthz_latencies_ms(server)
                 rounds.append((nearest_rank(latencies_ms, 0.5), nearest_rank(latencies_ms, 0.99),
                                latencies_ms[-1]))
-                if rounds[-1][1] <= HEALTHZ_P99_BOUND_MS:
+                if rounds[-1][1] <= bound_ms:
                     break
             stop.set()
             answers = [out.get(timeout=ANSWER_DEADLINE_S) for _ in senders]
@@ -446,7 +451,7 @@ class MultipartWorstCase(unittest.TestCase):
               f"{WORST_CASE_DATA_NBYTES} bytes; /healthz in rounds of {HEALTHZ_ROUND_SAMPLES}: " +
               "; ".join(f"median {p50:.2f} ms, p99 {p99:.2f} ms, max {top:.2f} ms"
                         for p50, p99, top in rounds))
-        self.assertLessEqual(min(p99 for _, p99, _ in rounds), HEALTHZ_P99_BOUND_MS)
+        self.assertLessEqual(min(p99 for _, p99, _ in rounds), bound_ms)
 
 
 if __name__ == "__main__":
