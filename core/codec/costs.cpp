@@ -229,11 +229,8 @@ std::vector<std::string> calibration_corpus(std::size_t nbytes) {
 double measure_ns_per_byte(const codec_descriptor& c, int level, std::string_view sample,
                            const calibration_options& options) {
     if (sample.empty()) throw std::invalid_argument("calibration: empty sample");
-    // Smaller slices overstate some codecs' cost per byte (Zopfli on 8 KiB: 4 times its 128 KiB
-    // figure), so even the slowest levels are measured on at least this much.
-    constexpr std::size_t first_slice_nbytes = 64 * 1024;
     constexpr double max_growth = 16;
-    std::size_t slice = std::min(first_slice_nbytes, sample.size());
+    std::size_t slice = std::min(options.first_slice_nbytes, sample.size());
     double ms = run_ms(c, level, sample.substr(0, slice));
     while (ms < options.min_run_ms && slice < sample.size()) {
         // Aim a little past the target so that one more run usually suffices.
@@ -253,10 +250,8 @@ double measure_ns_per_byte(const codec_descriptor& c, int level, std::string_vie
     return runs_ms[runs_ms.size() / 2] * 1e6 / static_cast<double>(slice);
 }
 
-std::vector<measured_cost> calibrate(const calibration_options& options,
-                                     const calibration_progress& measured) {
+void calibrate(const calibration_options& options, const calibration_progress& measured) {
     const auto corpus = calibration_corpus(options.sample_nbytes);
-    std::vector<measured_cost> rows;
     for (const codec_descriptor* c : all_codecs()) {
         if (c->derived_from) continue;
         for (int level = c->min_level; level <= c->max_level; ++level) {
@@ -266,11 +261,9 @@ std::vector<measured_cost> calibrate(const calibration_options& options,
             double sum = 0;
             for (double ns : per_kind)
                 sum += ns;
-            rows.push_back({c->name, level, sum / static_cast<double>(per_kind.size())});
-            measured(rows.back(), per_kind);
+            measured({c->name, level, sum / static_cast<double>(per_kind.size())}, per_kind);
         }
     }
-    return rows;
 }
 
 } // namespace compresstest

@@ -190,8 +190,11 @@ TEST(costs, calibration_corpus_is_the_same_every_time_and_spans_its_kinds) {
 
 TEST(costs, a_measurement_is_cpu_time_per_byte_of_the_slice_it_used) {
     const std::string sample = text_bytes(256 * 1024, 6);
-    const calibration_options quick{
-        .sample_nbytes = sample.size(), .min_run_ms = 0.5, .min_total_ms = 1, .max_runs = 3};
+    const calibration_options quick{.sample_nbytes = sample.size(),
+                                    .first_slice_nbytes = 4096,
+                                    .min_run_ms = 0.5,
+                                    .min_total_ms = 1,
+                                    .max_runs = 3};
     for (const codec_descriptor* c : all_codecs()) {
         const double ns = measure_ns_per_byte(*c, c->min_level, sample, quick);
         EXPECT_GT(ns, 0) << c->name;
