@@ -1,6 +1,8 @@
 // Streaming multipart/form-data parser: Content-Type boundary, delimiter search, part headers.
 #include "multipart.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -14,17 +16,11 @@ constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view dash_dash = "--";
 constexpr std::string_view end_of_headers = "\r\n\r\n";
 
-bool is_ows(char c) {
-    return c == ' ' || c == '\t';
-}
-
-// RFC 9110 §5.6.2 tchar.
-bool is_tchar(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= '0' && u <= '9') return true;
-    if ((u | 0x20) >= 'a' && (u | 0x20) <= 'z') return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+using text::iequals;
+using text::is_ctl;
+using text::is_ows;
+using text::is_tchar;
+using text::trim_ows;
 
 // RFC 2046 §5.1.1 bchars (space allowed, but not as the last character).
 bool is_bchar(char c) {
@@ -32,30 +28,6 @@ bool is_bchar(char c) {
     if (u >= '0' && u <= '9') return true;
     if ((u | 0x20) >= 'a' && (u | 0x20) <= 'z') return true;
     return std::string_view("'()+_,-./:=? ").find(c) != std::string_view::npos;
-}
-
-// Control characters other than HTAB; covers bare CR and LF inside a header line.
-bool is_ctl(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && c != '\t') || u == 0x7f;
-}
-
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return ascii_lower(x) == ascii_lower(y);
-           });
-}
-
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && is_ows(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back()))
-        s.remove_suffix(1);
-    return s;
 }
 
 std::size_t saturating_add(std::size_t a, std::size_t b) {

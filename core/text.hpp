@@ -25,6 +25,13 @@ constexpr bool is_ows(char c) {
     return c == ' ' || c == '\t';
 }
 
+// A control character other than HTAB (RFC 9110 §5.5: not allowed in a field value); covers a
+// bare CR or LF inside a header line.
+constexpr bool is_ctl(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+}
+
 constexpr std::string_view trim_ows(std::string_view s) {
     while (!s.empty() && is_ows(s.front()))
         s.remove_prefix(1);

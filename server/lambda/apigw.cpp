@@ -157,10 +157,7 @@ void add_header(request& req, std::string_view name, std::string_view value) {
     if (!text::is_token(name))
         throw bad_event{"header name \"" + std::string(name.substr(0, 64)) + "\" is not a token"};
     // RFC 9110 §5.5: visible characters, obs-text, spaces and tabs; no other controls.
-    if (std::any_of(value.begin(), value.end(), [](char c) {
-            const auto b = static_cast<unsigned char>(c);
-            return (b < 0x20 && b != '\t') || b == 0x7f;
-        }))
+    if (std::any_of(value.begin(), value.end(), text::is_ctl))
         throw bad_event{"header \"" + std::string(name.substr(0, 64)) +
                         "\" has a control character in its value"};
     req.insert(name, value);
