@@ -3,6 +3,8 @@
 // definition says while reading each byte at most twice.
 #include "multipart.hpp"
 
+#include "../unit/counting_scans.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -63,24 +65,7 @@ void require(bool condition) {
     if (!condition) __builtin_trap();
 }
 
-// byte_scans, counting the bytes each scan reads (its hit included).
-struct counting_scans {
-    static inline std::size_t read_nbytes = 0;
-    static const char* first_of(const char* p, std::size_t n, char c) {
-        const char* hit = mp::byte_scans::first_of(p, n, c);
-        read_nbytes += hit != nullptr ? static_cast<std::size_t>(hit - p) + 1 : n;
-        return hit;
-    }
-    static const char* last_of(const char* p, std::size_t n, char c) {
-        const char* hit = mp::byte_scans::last_of(p, n, c);
-        read_nbytes += hit != nullptr ? static_cast<std::size_t>(p + n - hit) : n;
-        return hit;
-    }
-    static bool equal(const char* a, const char* b, std::size_t n) {
-        read_nbytes += n;
-        return mp::byte_scans::equal(a, b, n);
-    }
-};
+using counting_scans = compresstest::multipart::testing::counting_scans;
 
 // find_delimiter's contract: the first complete delimiter, else the suffix of text that is a
 // proper prefix of it, else text.size(); each byte read at most twice.

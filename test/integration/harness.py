@@ -141,3 +141,13 @@ def wait_for_admitted(test, server, n, timeout_s=30):
             return
         time.sleep(0.02)
     test.fail(f"{n} reports were not admitted within {timeout_s} s")
+
+
+def wait_for(predicate, timeout_s, what):
+    """Polls predicate until it is true; fails naming what was awaited after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-from harness import Server, curl, read_response, text_file
+from harness import Server, curl, read_response, text_file, wait_for
 
 MIB = 1024 * 1024
 UPLOAD_NBYTES = 3 * MIB
@@ -145,15 +145,6 @@ def metric(server, name):
     _, _, m = curl(server.url + "/metrics", timeout=10)
     found = re.search(rb"^" + re.escape(name.encode()) + rb" (\d+)", m, re.M)
     return int(found.group(1)) if found else None
-
-
-def wait_for(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def assert_no_sanitizer_reports(test, server):

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import BINARY
+from harness import BINARY, wait_for
 
 INSTANCES = 3
 CHECK_INTERVAL_MS = 200
@@ -38,15 +38,6 @@ def healthz_status(port):
         return None
 
 
-def wait_until(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout_s} s")
-
-
 class Instance:
     """One compresstest serve on a fixed port, as an EB host runs it behind its balancer."""
 
@@ -59,8 +50,8 @@ class Instance:
             [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--access-log", "off",
              "--trust-forwarded-for", "on"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: healthz_status(self.port) == 200, READY_TIMEOUT_S,
-                   f"instance on {self.port} did not answer /healthz")
+        wait_for(lambda: healthz_status(self.port) == 200, READY_TIMEOUT_S,
+                   f"instance on {self.port} to answer /healthz")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -104,8 +95,8 @@ class RollingRestart(unittest.TestCase):
                                   for i, inst in enumerate(self.instances))))
         self.balancer = subprocess.Popen([self.haproxy, "-db", "-f", config],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_until(lambda: healthz_status(self.port) == 200, READY_TIMEOUT_S,
-                   "haproxy did not answer")
+        wait_for(lambda: healthz_status(self.port) == 200, READY_TIMEOUT_S,
+                   "haproxy to answer")
 
     def tearDown(self):
         self.balancer.terminate()

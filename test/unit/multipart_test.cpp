@@ -1,6 +1,8 @@
 // Unit tests for the multipart/form-data parser: captured client bodies, errors, limits, chunking.
 #include "multipart.hpp"
 
+#include "counting_scans.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -727,24 +729,7 @@ TEST(multipart_worst_case, repeated_character_body_gives_the_same_data_however_i
         EXPECT_TRUE(parse_chunked(repeated_content_type, body, n) == expected) << "chunks of " << n;
 }
 
-// byte_scans, counting the bytes each scan reads (its hit included).
-struct counting_scans {
-    static inline std::size_t read_nbytes = 0;
-    static const char* first_of(const char* p, std::size_t n, char c) {
-        const char* hit = mp::byte_scans::first_of(p, n, c);
-        read_nbytes += hit != nullptr ? static_cast<std::size_t>(hit - p) + 1 : n;
-        return hit;
-    }
-    static const char* last_of(const char* p, std::size_t n, char c) {
-        const char* hit = mp::byte_scans::last_of(p, n, c);
-        read_nbytes += hit != nullptr ? static_cast<std::size_t>(p + n - hit) : n;
-        return hit;
-    }
-    static bool equal(const char* a, const char* b, std::size_t n) {
-        read_nbytes += n;
-        return mp::byte_scans::equal(a, b, n);
-    }
-};
+using counting_scans = compresstest::multipart::testing::counting_scans;
 
 // What find_delimiter returns, by its definition: the first complete delimiter, else the suffix
 // of text that is a proper prefix of the delimiter, else text.size().
