@@ -89,11 +89,23 @@ connection_limits connection_limits::from(const config& c) {
 
 connection::connection(const connection_limits& limits, time_point now)
     : limits_(limits), deadline_(now + limits.header_timeout),
-      in_(new char[limits.header_nbytes]) { // not zeroed: only received bytes are read
+      in_(new char[limits.header_nbytes]), // not zeroed: only received bytes are read
+      in_capacity_(limits.header_nbytes) {
     reset_message();
 }
 
+void connection::resize_input(std::size_t capacity_nbytes) {
+    if (capacity_nbytes == in_capacity_ || in_end_ - in_begin_ > capacity_nbytes) return;
+    std::unique_ptr<char[]> bigger(new char[capacity_nbytes]);
+    std::memcpy(bigger.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+    in_ = std::move(bigger);
+    in_capacity_ = capacity_nbytes;
+}
+
 void connection::reset_message() {
+    resize_input(limits_.header_nbytes); // an upload's larger reads end with it
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(limits_.header_nbytes));
     parser_->body_limit(limits_.body_nbytes);
@@ -138,7 +150,7 @@ boost::asio::mutable_buffer connection::input_space() {
         in_end_ -= in_begin_;
         in_begin_ = 0;
     }
-    return {in_.get() + in_end_, limits_.header_nbytes - in_end_};
+    return {in_.get() + in_end_, in_capacity_ - in_end_};
 }
 
 void connection::on_read(std::size_t nbytes, time_point now) {
@@ -276,6 +288,10 @@ void connection::accept_head(time_point now) {
         return;
     }
     parser_->eager(true);
+    // A body larger than the header buffer is read in larger pieces: fewer reads and wake-ups
+    // of the I/O thread per upload. Its memory is the upload's, bounded by the body budget.
+    if (expected_body_nbytes() > limits_.header_nbytes)
+        resize_input(std::max(limits_.header_nbytes, body_read_nbytes));
     // The client waits for 100 Continue only if it has not begun sending the body.
     if (expects_continue(parser_->get()) && in_begin_ == in_end_) {
         output_ = continue_100;
@@ -293,38 +309,45 @@ void connection::refuse(const error& e, time_point now) {
 }
 
 connection::action connection::parse_body() {
-    const std::size_t buffered = in_end_ - in_begin_;
-    if (buffered == 0) return action::read;
-    beast::error_code ec;
-    const std::size_t used = feed(buffered, ec);
-    const std::size_t framing_nbytes =
-        message_nbytes_ - head_nbytes_ - parser_->get().body().size();
-    if (framing_nbytes > limits_.chunk_framing_nbytes) {
-        fail({error_kind::bad_request, "the chunk-size lines, extensions and trailers are over " +
-                                           std::to_string(limits_.chunk_framing_nbytes) + " bytes"},
-             exchange_.started);
-        return next();
-    }
-    if (!ec && !parser_->is_done()) ec = http::error::need_more;
-    if (ec == http::error::need_more) {
-        // A chunk-size line or the trailer section fills the whole buffer and is still not
-        // whole: it is over the limit that bounds each of them.
-        if (used == 0 && buffered == limits_.header_nbytes) {
-            fail({error_kind::headers_too_large,
-                  "a chunk-size line or the trailer section is over " +
-                      std::to_string(limits_.header_nbytes) + " bytes"},
+    // The parser is given at most header_nbytes at a time, so a chunk-size line or trailer
+    // section longer than that never completes, whatever the read size.
+    for (;;) {
+        const std::size_t buffered = in_end_ - in_begin_;
+        if (buffered == 0) return action::read;
+        const std::size_t slice_nbytes = std::min(buffered, limits_.header_nbytes);
+        beast::error_code ec;
+        const std::size_t used = feed(slice_nbytes, ec);
+        const std::size_t framing_nbytes =
+            message_nbytes_ - head_nbytes_ - parser_->get().body().size();
+        if (framing_nbytes > limits_.chunk_framing_nbytes) {
+            fail({error_kind::bad_request,
+                  "the chunk-size lines, extensions and trailers are over " +
+                      std::to_string(limits_.chunk_framing_nbytes) + " bytes"},
                  exchange_.started);
             return next();
         }
-        return action::read;
+        if (!ec && !parser_->is_done()) ec = http::error::need_more;
+        if (ec == http::error::need_more) {
+            if (used > 0) continue;
+            // A chunk-size line or the trailer section fills a whole slice and is still not
+            // whole: it is over the limit that bounds each of them.
+            if (slice_nbytes == limits_.header_nbytes) {
+                fail({error_kind::headers_too_large,
+                      "a chunk-size line or the trailer section is over " +
+                          std::to_string(limits_.header_nbytes) + " bytes"},
+                     exchange_.started);
+                return next();
+            }
+            return action::read;
+        }
+        if (ec) {
+            fail(parse_error(ec, phase::body), exchange_.started);
+            return next();
+        }
+        state_ = state::dispatching;
+        deadline_ = time_point::max();
+        return action::dispatch;
     }
-    if (ec) {
-        fail(parse_error(ec, phase::body), exchange_.started);
-        return next();
-    }
-    state_ = state::dispatching;
-    deadline_ = time_point::max();
-    return action::dispatch;
 }
 
 request connection::take_request() {

@@ -18,9 +18,10 @@ namespace compresstest {
 
 // What one connection enforces; every byte a client sends counts against one of these.
 struct connection_limits {
-    // The request line and header block, exactly. It is also the size of the input buffer, and
-    // Beast parses a chunk-size line (extensions included) or a trailer section only when it is
-    // whole in that buffer: so each of those is bounded by it too.
+    // The request line and header block, exactly. It is also the size of the input buffer (more
+    // while a large body is read), and the parser is given at most this much at a time; Beast
+    // parses a chunk-size line (extensions included) or a trailer section only when it is whole
+    // in what it is given: so each of those is bounded by it too.
     std::size_t header_nbytes = 0;
     std::size_t body_nbytes = 0; // the payload of one message (Beast's body_limit)
     // Chunk-size lines, chunk extensions and trailers of one message, together.
@@ -33,6 +34,10 @@ struct connection_limits {
 
     static connection_limits from(const config& c);
 };
+
+// How much of a large body one read takes: an I/O granularity, not a limit (the bytes belong to
+// an upload that reserved its whole body from the memory budget).
+inline constexpr std::size_t body_read_nbytes = 64 * 1024;
 
 // The protocol state of one connection (as Python's h11): not thread-safe; its owner calls it from
 // one thread. The owner loops on next() and performs what it says, reporting each completion:
@@ -119,6 +124,7 @@ private:
     };
 
     void reset_message(); // a fresh parser and counters for the next request
+    void resize_input(std::size_t capacity_nbytes); // keeps the unparsed bytes
     action parse_head();
     action parse_body();
     // Feeds the parser buffered bytes (at most max_nbytes), catching what Beast throws.
@@ -144,6 +150,7 @@ private:
 
     // Input: bytes [in_begin_, in_end_) of in_ are received and not yet parsed.
     std::unique_ptr<char[]> in_;
+    std::size_t in_capacity_ = 0; // header_nbytes, or more while a large body is read
     std::size_t in_begin_ = 0, in_end_ = 0;
     std::size_t head_nbytes_ = 0;    // of the current message's request line and headers
     std::size_t message_nbytes_ = 0; // of the current message, consumed by the parser

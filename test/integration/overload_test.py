@@ -395,7 +395,11 @@ class Drain(unittest.TestCase):
 class MultipartWorstCase(unittest.TestCase):
     def test_three_senders_of_the_worst_case_body_keep_healthz_p99_within_5_ms(self):
         server = Server()  # default config: what production runs
-        bound_ms = HEALTHZ_P99_BOUND_MS * (SANITIZER_SLOWDOWN if is_asan(server.proc.pid) else 1)
+        # The machine's own noise, measured the same way in the same run with no senders: the
+        # bound is what the senders may add to it (a shared machine's stalls are not the server's).
+        idle_p99_ms = min(nearest_rank(healthz_latencies_ms(server), 0.99) for _ in range(2))
+        bound_ms = (HEALTHZ_P99_BOUND_MS * (SANITIZER_SLOWDOWN if is_asan(server.proc.pid) else 1)
+                    + idle_p99_ms)
         ctx = multiprocessing.get_context("fork")
         stop = ctx.Event()
         answered = ctx.Value("i", 0)
@@ -439,7 +443,8 @@ class MultipartWorstCase(unittest.TestCase):
             self.assertEqual(list(statuses), [200], f"sender {i}: {statuses}")
         reports = sum(statuses[200] for statuses, _, _ in answers)
         print(f"\nmultipart worst case: {WORST_CASE_SENDERS} senders, {reports} reports of "
-              f"{WORST_CASE_DATA_NBYTES} bytes; /healthz in rounds of {HEALTHZ_ROUND_SAMPLES}: " +
+              f"{WORST_CASE_DATA_NBYTES} bytes; /healthz idle p99 {idle_p99_ms:.2f} ms, bound "
+              f"{bound_ms:.2f} ms; in rounds of {HEALTHZ_ROUND_SAMPLES}: " +
               "; ".join(f"median {p50:.2f} ms, p99 {p99:.2f} ms, max {top:.2f} ms"
                         for p50, p99, top in rounds))
         self.assertLessEqual(min(p99 for _, p99, _ in rounds), bound_ms)
