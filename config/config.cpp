@@ -125,9 +125,10 @@ const std::vector<option_row>& rows() {
         count_option<std::size_t>("max-reports-per-client",
                                   "reports in flight from one client; more get 429 (0 = no cap)",
                                   &config::max_reports_per_client, 0, 100'000),
-        switch_option("trust-forwarded-for",
-                      "key clients by the rightmost public X-Forwarded-For address (behind a balancer)",
-                      &config::trust_forwarded_for),
+        switch_option(
+            "trust-forwarded-for",
+            "key clients by the rightmost public X-Forwarded-For address (behind a balancer)",
+            &config::trust_forwarded_for),
         count_option<std::size_t>("max-input-bytes", "largest text or file to compress",
                                   &config::max_input_nbytes, 1, big),
         count_option<std::size_t>("max-body-bytes", "largest request body, form included",
