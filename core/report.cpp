@@ -39,23 +39,36 @@ std::string quoted(std::string_view s) {
            (s.size() > max_echo_nbytes ? "…\"" : "\"");
 }
 
+// What one piece's task measured.
+struct piece_result {
+    std::uint64_t value = 0; // bits (split codecs) or bytes
+    double compress_ms = 0;
+    double decompress_ms = 0;
+};
+
 // One distinct compression (base codec at a level) and its pieces' measurements.
 struct compression {
     const codec_descriptor* base;
     int level;
-    std::vector<std::string_view> pieces;    // one piece unless the codec splits
-    std::vector<std::uint64_t> piece_values; // bits (split codecs) or bytes
-    std::vector<double> piece_ms;
+    std::vector<std::string_view> pieces; // one piece unless the codec splits
+    std::vector<piece_result> piece_results;
     std::size_t size() const {
         std::uint64_t total = 0;
-        for (auto v : piece_values)
-            total += v;
+        for (const auto& r : piece_results)
+            total += r.value;
         return base->split ? base->assemble_nbytes(total, level) : static_cast<std::size_t>(total);
     }
-    double cpu_ms() const {
+    // A split codec's pieces are what its whole stream is made of: their times add up.
+    double compress_ms() const {
         double t = 0;
-        for (double m : piece_ms)
-            t += m;
+        for (const auto& r : piece_results)
+            t += r.compress_ms;
+        return t;
+    }
+    double decompress_ms() const {
+        double t = 0;
+        for (const auto& r : piece_results)
+            t += r.decompress_ms;
         return t;
     }
 };
@@ -66,7 +79,7 @@ std::vector<compression> plan(const panel& p) {
     auto need = [&](const codec_descriptor& base, int level) {
         for (auto& c : out)
             if (c.base == &base && c.level == level) return;
-        out.push_back({&base, level, {}, {}, {}});
+        out.push_back({&base, level, {}, {}});
     };
     for (const auto& e : p)
         need(base_of(*e.codec), e.level);
@@ -90,35 +103,44 @@ struct report_state {
         throw std::logic_error("report: compression missing from plan");
     }
 
-    std::size_t entry_size(const codec_descriptor& c, int level) const {
-        return find(c, level).size() + c.derived_overhead_nbytes;
+    void fail(error e) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::move(e);
     }
 
     void finish() {
         if (first_error) return done(*first_error);
         report r;
         r.original_size = in.size();
-        for (const auto& e : entries)
-            r.results.push_back({e.codec, e.level, entry_size(*e.codec, e.level),
-                                 find(*e.codec, e.level).cpu_ms()});
+        for (const auto& e : entries) {
+            const compression& comp = find(*e.codec, e.level);
+            r.results.push_back({e.codec, e.level, comp.size() + e.codec->derived_overhead_nbytes,
+                                 comp.compress_ms(), comp.decompress_ms(), true});
+        }
         r.elapsed_ms = ms_since(t0);
         done(std::move(r));
     }
 };
 
+// Compresses one piece, decompresses the output and checks it is the piece again.
+void measure_piece(const compression& comp, std::string_view piece, piece_result& out) {
+    auto t0 = clock_type::now();
+    const std::string stream = compress_to_string(*comp.base, piece, comp.level);
+    out.compress_ms = ms_since(t0);
+    out.value = comp.base->split ? comp.base->piece_nbits(stream, comp.level) : stream.size();
+    t0 = clock_type::now();
+    const std::string back = comp.base->decompress(stream, piece.size());
+    out.decompress_ms = ms_since(t0);
+    if (back != piece) throw std::runtime_error("its output does not decompress to the input");
+}
+
 void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::size_t i) {
-    const auto t0 = clock_type::now();
     try {
-        comp.piece_values[i] = comp.base->split
-                                   ? comp.base->piece_nbits(comp.pieces[i], comp.level)
-                                   : compressed_nbytes(*comp.base, comp.pieces[i], comp.level);
+        measure_piece(comp, comp.pieces[i], comp.piece_results[i]);
     } catch (const std::exception& ex) {
-        std::lock_guard lock(st->error_mutex);
-        if (!st->first_error)
-            st->first_error =
-                error{error_kind::internal, std::string(comp.base->name) + " failed: " + ex.what()};
+        st->fail({error_kind::internal, std::string(comp.base->name) + ":" +
+                                            std::to_string(comp.level) + " failed: " + ex.what()});
     }
-    comp.piece_ms[i] = ms_since(t0);
     if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
 }
 
@@ -135,8 +157,7 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
             comp.pieces = comp.base->split(st->in, comp.level);
         else
             comp.pieces = {st->in};
-        comp.piece_values.assign(comp.pieces.size(), 0);
-        comp.piece_ms.assign(comp.pieces.size(), 0);
+        comp.piece_results.assign(comp.pieces.size(), {});
         for (std::size_t i = 0; i < comp.pieces.size(); ++i)
             tasks.push_back({&comp, i,
                              static_cast<double>(comp.pieces[i].size()) *
@@ -284,9 +305,11 @@ std::string to_json(const report& r) {
         // Codec names come from the registry: plain identifiers, nothing to escape.
         fmt::format_to(
             std::back_inserter(out),
-            R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.1f}}})",
+            R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.1f},)"
+            R"("decompress_ms":{:.1f},"verified":{}}})",
             i ? "," : "", e.codec->name, e.level, e.size,
-            original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress_ms);
+            original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress_ms,
+            e.decompress_ms, e.verified);
     }
     fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
     return out;

@@ -46,11 +46,15 @@ panel with_original_entries(panel p);
 // (codec/costs.hpp). A server compares it with its CPU budget.
 double estimate_cpu_ms(const panel& p, std::size_t in_nbytes);
 
+// One panel entry's figures. A derived entry (gzip, zlib) shares its base's compression, so
+// its timings and its verification are those of the base stream (the framing is not timed).
 struct entry_result {
     const codec_descriptor* codec;
     int level;
     std::size_t size;
-    double compress_ms; // CPU time of the compression this size came from
+    double compress_ms;   // CPU time of the compression this size came from
+    double decompress_ms; // CPU time of decompressing that output
+    bool verified;        // the decompressed output equals the input byte for byte
 };
 
 struct report {
@@ -68,7 +72,9 @@ using report_callback = std::function<void(result<report>)>;
 
 // Fans the panel out as independent tasks through ex (biggest first, so the last task to
 // finish is a small one) and calls done exactly once, on whichever thread finishes last.
-// in must stay valid until done is called. Never blocks the calling thread.
+// Each compression's output is decompressed and compared with the input: a mismatch or a
+// failing decompression is an internal error naming the codec and level (our bug, never the
+// client's). in must stay valid until done is called. Never blocks the calling thread.
 void run_report_async(std::string_view in, const panel& p, const executor& ex,
                       report_callback done);
 

@@ -109,12 +109,10 @@ std::vector<std::string_view> bzip2_split(std::string_view in, int level) {
     return pieces;
 }
 
-// Bits one block occupies: compress the piece as a stream of its own (exactly one block),
-// then take off the stream header and the end-of-stream record. The trailer is the 48-bit
-// magic and a CRC, followed by 0..7 zero padding bits; find where the magic starts.
-std::uint64_t bzip2_piece_nbits(std::string_view piece, int level) {
-    std::string stream;
-    bzip2_compress(piece, level, [&](const char* p, std::size_t n) { stream.append(p, n); });
+// Bits one block occupies: the piece's stream of its own holds exactly one block; take off
+// the stream header and the end-of-stream record. The trailer is the 48-bit magic and a CRC,
+// followed by 0..7 zero padding bits; find where the magic starts.
+std::uint64_t bzip2_piece_nbits(std::string_view stream, int) {
     const std::uint64_t total_nbits = std::uint64_t{stream.size()} * 8;
     auto bits_at = [&](std::uint64_t bit, unsigned count) {
         std::uint64_t v = 0;

@@ -50,11 +50,13 @@ struct codec_descriptor {
 
     // Optional exact-size split (bzip2: its blocks are independent). When split is set:
     // split() cuts the input into pieces the codec would compress independently anyway,
-    // piece_nbits() measures one piece's exact contribution in bits (pieces may run in
-    // parallel), and assemble_nbytes() turns the sum of the pieces' bits into the size
-    // compress() would write for the whole input. Unset means "count what compress() writes".
+    // piece_nbits() takes one piece's own stream (compress() of that piece, which decompress()
+    // reads back) and gives the exact bits the piece contributes to the whole input's stream
+    // (pieces may run in parallel), and assemble_nbytes() turns the sum of the pieces' bits
+    // into the size compress() would write for the whole input. Unset means "count what
+    // compress() writes".
     std::vector<std::string_view> (*split)(std::string_view in, int level) = nullptr;
-    std::uint64_t (*piece_nbits)(std::string_view piece, int level) = nullptr;
+    std::uint64_t (*piece_nbits)(std::string_view piece_stream, int level) = nullptr;
     std::size_t (*assemble_nbytes)(std::uint64_t total_piece_nbits, int level) = nullptr;
 };
 

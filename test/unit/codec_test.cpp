@@ -223,7 +223,7 @@ TEST(derived_sizes, equal_the_base_plus_the_framing_at_every_level) {
 std::size_t size_from_pieces(const codec_descriptor& c, const std::string& in, int level) {
     std::uint64_t nbits = 0;
     for (auto piece : c.split(in, level))
-        nbits += c.piece_nbits(piece, level);
+        nbits += c.piece_nbits(compress_to_string(c, piece, level), level);
     return c.assemble_nbytes(nbits, level);
 }
 

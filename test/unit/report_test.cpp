@@ -126,6 +126,39 @@ TEST(report, sizes_equal_real_compressor_output_for_exactly_the_panel) {
     }
 }
 
+TEST(report, every_codec_and_level_round_trips_verified) {
+    thread_pool pool(2);
+    const std::string in = test::text_bytes(2'000, 11);
+    auto r = run_report(in, *parse_panel("all"), pool.executor());
+    ASSERT_TRUE(r) << r.err().message;
+    for (const auto& e : r->results)
+        EXPECT_TRUE(e.verified) << entry(*e.codec, e.level);
+}
+
+// A codec whose decompressor gives back something else: the report must refuse to give
+// figures for it (our bug, a 500), naming the codec and level.
+std::string wrong_decompress(std::string_view in, std::size_t max_out_nbytes) {
+    std::string out = all_codecs().front()->decompress(in, max_out_nbytes);
+    if (!out.empty()) out.back() ^= 1;
+    return out;
+}
+
+TEST(report, a_round_trip_mismatch_is_an_internal_error_naming_codec_and_level) {
+    const codec_descriptor& real = *all_codecs().front();
+    codec_descriptor broken = real; // its own compressions: nothing derived or split
+    broken.name = "broken";
+    broken.decompress = wrong_decompress;
+    broken.derived_from = nullptr;
+    broken.derived_overhead_nbytes = 0;
+    broken.split = nullptr;
+    thread_pool pool(2);
+    auto r = run_report("some input", {{&broken, broken.max_level}}, pool.executor());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.err().kind, error_kind::internal);
+    EXPECT_NE(r.err().message.find(entry(broken, broken.max_level)), std::string::npos)
+        << r.err().message;
+}
+
 TEST(report, json_carries_each_original_key_exactly_when_the_panel_holds_its_entry) {
     thread_pool pool(2);
     const std::string in = "hello hello hello hello";
@@ -151,6 +184,8 @@ TEST(report, json_carries_each_original_key_exactly_when_the_panel_holds_its_ent
         EXPECT_EQ(results[0].at("codec").as_string(), p[0].codec->name);
         EXPECT_EQ(results[0].at("level").as_int64(), p[0].level);
         EXPECT_EQ(results[0].at("size").as_int64(), static_cast<std::int64_t>(r->results[0].size));
+        EXPECT_TRUE(results[0].at("verified").as_bool());
+        EXPECT_TRUE(results[0].at("decompress_ms").is_number());
     }
 }
 
