@@ -3,6 +3,7 @@
 
 #include "codec/costs.hpp"
 #include "codec/registry.hpp"
+#include "cpu_time.hpp"
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,9 +44,21 @@ std::string quoted(std::string_view s) {
 // What one piece's task measured.
 struct piece_result {
     std::uint64_t value = 0; // bits (split codecs) or bytes
-    double compress_ms = 0;
-    double decompress_ms = 0;
+    timing compress;
+    timing decompress;
 };
+
+// A split codec's pieces are what its whole stream is made of: their times add up.
+timing sum_of(const std::vector<piece_result>& pieces, timing piece_result::*op) {
+    timing total;
+    total.runs = pieces.empty() ? 0 : std::numeric_limits<int>::max();
+    for (const auto& p : pieces) {
+        total.median_ms += (p.*op).median_ms;
+        total.min_ms += (p.*op).min_ms;
+        total.runs = std::min(total.runs, (p.*op).runs);
+    }
+    return total;
+}
 
 // One distinct compression (base codec at a level) and its pieces' measurements.
 struct compression {
@@ -58,20 +72,39 @@ struct compression {
             total += r.value;
         return base->split ? base->assemble_nbytes(total, level) : static_cast<std::size_t>(total);
     }
-    // A split codec's pieces are what its whole stream is made of: their times add up.
-    double compress_ms() const {
-        double t = 0;
-        for (const auto& r : piece_results)
-            t += r.compress_ms;
-        return t;
-    }
-    double decompress_ms() const {
-        double t = 0;
-        for (const auto& r : piece_results)
-            t += r.decompress_ms;
-        return t;
-    }
 };
+
+// Runs op as options say (see measure_options). Runs shorter than a twentieth of the floor are
+// timed in batches that long, so the clock's own cost (a system call) stays out of the figures.
+template <class F> timing measure(const F& op, const measure_options& options) {
+    double t0 = thread_cpu_ms();
+    op();
+    const double first_ms = thread_cpu_ms() - t0;
+    std::vector<double> per_run_ms = {first_ms};
+    double total_ms = first_ms;
+    int runs = 1;
+    const double batch_ms = options.timing_floor_ms / 20;
+    const int batch_runs =
+        first_ms >= batch_ms
+            ? 1
+            : static_cast<int>(std::min<double>(std::ceil(batch_ms / std::max(first_ms, 1e-6)),
+                                                options.max_runs));
+    while (total_ms < options.timing_floor_ms && runs < options.max_runs) {
+        const int k = std::min(batch_runs, options.max_runs - runs);
+        t0 = thread_cpu_ms();
+        for (int i = 0; i < k; ++i)
+            op();
+        const double ms = thread_cpu_ms() - t0;
+        per_run_ms.push_back(ms / k);
+        total_ms += ms;
+        runs += k;
+    }
+    std::sort(per_run_ms.begin(), per_run_ms.end());
+    const std::size_t n = per_run_ms.size();
+    return {.median_ms = (per_run_ms[(n - 1) / 2] + per_run_ms[n / 2]) / 2,
+            .min_ms = per_run_ms.front(),
+            .runs = runs};
+}
 
 // The compressions a panel needs: each distinct (base codec, level) once.
 std::vector<compression> plan(const panel& p) {
@@ -94,6 +127,7 @@ struct report_state {
     std::mutex error_mutex;
     std::optional<error> first_error;
     report_callback done;
+    measure_options options;
     clock_type::time_point t0 = clock_type::now();
 
     const compression& find(const codec_descriptor& c, int level) const {
@@ -115,7 +149,8 @@ struct report_state {
         for (const auto& e : entries) {
             const compression& comp = find(*e.codec, e.level);
             r.results.push_back({e.codec, e.level, comp.size() + e.codec->derived_overhead_nbytes,
-                                 comp.compress_ms(), comp.decompress_ms(), true});
+                                 sum_of(comp.piece_results, &piece_result::compress),
+                                 sum_of(comp.piece_results, &piece_result::decompress), true});
         }
         r.elapsed_ms = ms_since(t0);
         done(std::move(r));
@@ -123,20 +158,20 @@ struct report_state {
 };
 
 // Compresses one piece, decompresses the output and checks it is the piece again.
-void measure_piece(const compression& comp, std::string_view piece, piece_result& out) {
-    auto t0 = clock_type::now();
-    const std::string stream = compress_to_string(*comp.base, piece, comp.level);
-    out.compress_ms = ms_since(t0);
+void measure_piece(const compression& comp, std::string_view piece, const measure_options& options,
+                   piece_result& out) {
+    std::string stream;
+    out.compress =
+        measure([&] { stream = compress_to_string(*comp.base, piece, comp.level); }, options);
     out.value = comp.base->split ? comp.base->piece_nbits(stream, comp.level) : stream.size();
-    t0 = clock_type::now();
-    const std::string back = comp.base->decompress(stream, piece.size());
-    out.decompress_ms = ms_since(t0);
+    std::string back;
+    out.decompress = measure([&] { back = comp.base->decompress(stream, piece.size()); }, options);
     if (back != piece) throw std::runtime_error("its output does not decompress to the input");
 }
 
 void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::size_t i) {
     try {
-        measure_piece(comp, comp.pieces[i], comp.piece_results[i]);
+        measure_piece(comp, comp.pieces[i], st->options, comp.piece_results[i]);
     } catch (const std::exception& ex) {
         st->fail({error_kind::internal, std::string(comp.base->name) + ":" +
                                             std::to_string(comp.level) + " failed: " + ex.what()});
@@ -261,11 +296,17 @@ panel with_original_entries(panel p) {
     return p;
 }
 
-double estimate_cpu_ms(const panel& p, std::size_t in_nbytes) {
-    double ns = 0;
+double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options) {
+    // What measure() spends on an operation whose one run takes run_ms.
+    auto repeated_ms = [&](double run_ms) {
+        return std::max(run_ms, std::min(options.timing_floor_ms, options.max_runs * run_ms));
+    };
+    const double n = static_cast<double>(in_nbytes);
+    double ms = 0;
     for (const auto& comp : plan(p))
-        ns += static_cast<double>(in_nbytes) * cost_ns_per_byte(*comp.base, comp.level);
-    return ns / 1e6;
+        ms += repeated_ms(n * cost_ns_per_byte(*comp.base, comp.level) / 1e6) +
+              repeated_ms(n * decompress_ns_per_byte(*comp.base) / 1e6);
+    return ms;
 }
 
 std::optional<std::size_t> size_of(const report& r, std::string_view codec, int level) {
@@ -274,20 +315,23 @@ std::optional<std::size_t> size_of(const report& r, std::string_view codec, int 
     return std::nullopt;
 }
 
-void run_report_async(std::string_view in, const panel& p, const executor& ex,
-                      report_callback done) {
+void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
+                      const measure_options& options) {
     auto st = std::make_shared<report_state>();
     st->in = in;
     st->entries = p;
     st->compressions = plan(p);
     st->done = std::move(done);
+    st->options = options;
     ex([st, ex] { plan_and_fan_out(st, ex); });
 }
 
-result<report> run_report(std::string_view in, const panel& p, const executor& ex) {
+result<report> run_report(std::string_view in, const panel& p, const executor& ex,
+                          const measure_options& options) {
     std::promise<result<report>> promise;
     auto future = promise.get_future();
-    run_report_async(in, p, ex, [&promise](result<report> r) { promise.set_value(std::move(r)); });
+    run_report_async(
+        in, p, ex, [&promise](result<report> r) { promise.set_value(std::move(r)); }, options);
     return future.get();
 }
 
@@ -295,6 +339,10 @@ std::string to_json(const report& r) {
     // Written by hand: Boost.JSON prints doubles in exponent form (1.232E-1), which the
     // original client parses but people reading the API should not have to.
     const double original = static_cast<double>(r.original_size);
+    auto mb_s = [&](const timing& t) {
+        return t.median_ms > 0 ? fmt::format("{:.1f}", original / t.median_ms / 1e3)
+                               : std::string("null");
+    };
     std::string out = fmt::format(R"({{"original_size":{},)", r.original_size);
     for (const auto& k : original_keys)
         if (auto n = size_of(r, k.codec, k.level))
@@ -302,14 +350,18 @@ std::string to_json(const report& r) {
     out += R"("results":[)";
     for (std::size_t i = 0; i < r.results.size(); ++i) {
         const auto& e = r.results[i];
-        // Codec names come from the registry: plain identifiers, nothing to escape.
+        // Codec names come from the registry: plain identifiers, nothing to escape. Times keep
+        // three decimals: a run on a small input takes microseconds.
         fmt::format_to(
             std::back_inserter(out),
-            R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.1f},)"
-            R"("decompress_ms":{:.1f},"verified":{}}})",
+            R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.3f},)"
+            R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
+            R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
+            R"("verified":{}}})",
             i ? "," : "", e.codec->name, e.level, e.size,
-            original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress_ms,
-            e.decompress_ms, e.verified);
+            original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress.median_ms,
+            e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms, e.compress.runs,
+            e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified);
     }
     fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
     return out;

@@ -41,20 +41,38 @@ inline constexpr original_key original_keys[] = {
 // address (POST /), which always answers with all four keys.
 panel with_original_entries(panel p);
 
+// How the report times each entry. Compression and decompression are each run until their
+// runs add up to timing_floor_ms of CPU time (a run that long or longer runs once), at most
+// max_runs times (tiny inputs).
+struct measure_options {
+    double timing_floor_ms = 20;
+    int max_runs = 10'000;
+};
+
 // Estimated single-thread CPU milliseconds to run p on in_nbytes of input, counting each
-// distinct compression once (gzip:9 and deflate:9 share one), from the measured costs
-// (codec/costs.hpp). A server compares it with its CPU budget.
-double estimate_cpu_ms(const panel& p, std::size_t in_nbytes);
+// distinct compression once (gzip:9 and deflate:9 share one), its decompression, and the
+// repeats options asks for, from the measured costs (codec/costs.hpp). A server compares it
+// with its CPU budget.
+double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options = {});
+
+// CPU milliseconds per run of one operation, over its runs. Fast runs are timed in batches;
+// median and minimum are over the batches' per-run times.
+struct timing {
+    double median_ms = 0;
+    double min_ms = 0;
+    int runs = 0;
+};
 
 // One panel entry's figures. A derived entry (gzip, zlib) shares its base's compression, so
 // its timings and its verification are those of the base stream (the framing is not timed).
+// A split codec's figures are the sums over its pieces (runs: the fewest of any piece).
 struct entry_result {
     const codec_descriptor* codec;
     int level;
     std::size_t size;
-    double compress_ms;   // CPU time of the compression this size came from
-    double decompress_ms; // CPU time of decompressing that output
-    bool verified;        // the decompressed output equals the input byte for byte
+    timing compress;
+    timing decompress;
+    bool verified; // the decompressed output equals the input byte for byte
 };
 
 struct report {
@@ -75,14 +93,18 @@ using report_callback = std::function<void(result<report>)>;
 // Each compression's output is decompressed and compared with the input: a mismatch or a
 // failing decompression is an internal error naming the codec and level (our bug, never the
 // client's). in must stay valid until done is called. Never blocks the calling thread.
-void run_report_async(std::string_view in, const panel& p, const executor& ex,
-                      report_callback done);
+void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
+                      const measure_options& options = {});
 
 // Blocking convenience for the command line: waits for run_report_async.
-result<report> run_report(std::string_view in, const panel& p, const executor& ex);
+result<report> run_report(std::string_view in, const panel& p, const executor& ex,
+                          const measure_options& options = {});
 
 // The API's JSON: original_size, each of original_keys whose entry r holds, results[] and
-// elapsed_ms.
+// elapsed_ms. Each result: codec, level, size, ratio; compress_ms and decompress_ms (median
+// CPU ms per run), compress_min_ms, decompress_min_ms, runs and decompress_runs,
+// compress_mb_s and decompress_mb_s (input MB, 10^6 bytes, per CPU second of the median run;
+// null when the median is 0) and verified.
 std::string to_json(const report& r);
 
 } // namespace compresstest

@@ -37,7 +37,8 @@ void print_table(std::ostream& out, const std::string& name, const report& r) {
                        "% of orig", "MB/s");
     for (const auto& e : r.results) {
         const double pct = r.original_size ? 100.0 * e.size / r.original_size : 0;
-        const double mbps = e.compress_ms > 0 ? r.original_size / e.compress_ms / 1000.0 : 0;
+        const double mbps =
+            e.compress.median_ms > 0 ? r.original_size / e.compress.median_ms / 1000.0 : 0;
         out << fmt::format("{:<{}} {:>5} {:>12} {:>8.2f}% {:>10.1f}\n", e.codec->name, name_width,
                            e.level, e.size, pct, mbps);
     }

@@ -1,4 +1,5 @@
 // Properties of the report: panel syntax, sizes equal to real compressors, parallel fan-out.
+#include "codec/costs.hpp"
 #include "codec/registry.hpp"
 #include "inputs.hpp"
 #include "report.hpp"
@@ -122,14 +123,52 @@ TEST(report, sizes_equal_real_compressor_output_for_exactly_the_panel) {
         EXPECT_EQ(e.codec, p[i].codec);
         EXPECT_EQ(e.level, p[i].level);
         EXPECT_EQ(e.size, compressed_nbytes(*e.codec, in, e.level)) << entry(*e.codec, e.level);
-        EXPECT_GT(e.compress_ms, 0);
+        EXPECT_GT(e.compress.median_ms, 0);
+    }
+}
+
+// Each operation runs until its runs reach the floor, so a single run is a long one; on a
+// 2 KB input every figure is a real measurement.
+TEST(report, on_a_2kb_input_every_entry_is_timed_in_cpu_time_to_the_floor) {
+    thread_pool pool(2);
+    const std::string in = test::text_bytes(2'000, 12);
+    const measure_options options{.timing_floor_ms = 2, .max_runs = 5'000};
+    auto r = run_report(in, low_and_default_levels(), pool.executor(), options);
+    ASSERT_TRUE(r) << r.err().message;
+    for (const auto& e : r->results)
+        for (const timing& t : {e.compress, e.decompress}) {
+            EXPECT_GT(t.min_ms, 0) << entry(*e.codec, e.level);
+            EXPECT_LE(t.min_ms, t.median_ms) << entry(*e.codec, e.level);
+            EXPECT_GE(t.runs, 1) << entry(*e.codec, e.level);
+            EXPECT_LE(t.runs, options.max_runs) << entry(*e.codec, e.level);
+            if (t.runs == 1) {
+                EXPECT_GE(t.median_ms, options.timing_floor_ms) << entry(*e.codec, e.level);
+            }
+        }
+}
+
+TEST(report, cost_estimate_counts_repeats_and_decompression) {
+    const std::size_t n = 2'000;
+    const measure_options once{.timing_floor_ms = 0, .max_runs = 1};
+    const measure_options floored{.timing_floor_ms = 20, .max_runs = 10'000};
+    const panel every_entry = *parse_panel("all");
+    for (const auto& e : every_entry) {
+        const panel p = {e};
+        const double compress_ms = n * cost_ns_per_byte(*e.codec, e.level) / 1e6;
+        // Decompression is counted on top of compression.
+        EXPECT_GT(estimate_cpu_ms(p, n, once), compress_ms) << entry(*e.codec, e.level);
+        // Repeats to the floor: compression and decompression each reach it on a small input.
+        EXPECT_GE(estimate_cpu_ms(p, n, floored), 2 * floored.timing_floor_ms)
+            << entry(*e.codec, e.level);
+        EXPECT_GE(estimate_cpu_ms(p, n, floored), estimate_cpu_ms(p, n, once))
+            << entry(*e.codec, e.level);
     }
 }
 
 TEST(report, every_codec_and_level_round_trips_verified) {
     thread_pool pool(2);
     const std::string in = test::text_bytes(2'000, 11);
-    auto r = run_report(in, *parse_panel("all"), pool.executor());
+    auto r = run_report(in, *parse_panel("all"), pool.executor(), {.timing_floor_ms = 0});
     ASSERT_TRUE(r) << r.err().message;
     for (const auto& e : r->results)
         EXPECT_TRUE(e.verified) << entry(*e.codec, e.level);
