@@ -46,7 +46,16 @@ struct piece_result {
     std::uint64_t value = 0; // bits (split codecs) or bytes
     timing compress;
     timing decompress;
+    std::size_t compress_peak_nbytes = 0;
+    std::size_t decompress_peak_nbytes = 0;
 };
+
+std::size_t most_of(const std::vector<piece_result>& pieces, std::size_t piece_result::*peak) {
+    std::size_t most = 0;
+    for (const auto& p : pieces)
+        most = std::max(most, p.*peak);
+    return most;
+}
 
 // A split codec's pieces are what its whole stream is made of: their times add up.
 timing sum_of(const std::vector<piece_result>& pieces, timing piece_result::*op) {
@@ -74,11 +83,13 @@ struct compression {
     }
 };
 
-// Runs op as options say (see measure_options). Runs shorter than a twentieth of the floor are
-// timed in batches that long, so the clock's own cost (a system call) stays out of the figures.
-template <class F> timing measure(const F& op, const measure_options& options) {
+// Runs op(meter) as options say (see measure_options); the first run is metered, the others
+// get no meter. Runs shorter than a twentieth of the floor are timed in batches that long, so
+// the clock's own cost (a system call) stays out of the figures.
+template <class F>
+timing measure(const F& op, const measure_options& options, memory_meter& first_run_meter) {
     double t0 = thread_cpu_ms();
-    op();
+    op(&first_run_meter);
     const double first_ms = thread_cpu_ms() - t0;
     std::vector<double> per_run_ms = {first_ms};
     double total_ms = first_ms;
@@ -93,7 +104,7 @@ template <class F> timing measure(const F& op, const measure_options& options) {
         const int k = std::min(batch_runs, options.max_runs - runs);
         t0 = thread_cpu_ms();
         for (int i = 0; i < k; ++i)
-            op();
+            op(nullptr);
         const double ms = thread_cpu_ms() - t0;
         per_run_ms.push_back(ms / k);
         total_ms += ms;
@@ -148,9 +159,15 @@ struct report_state {
         r.original_size = in.size();
         for (const auto& e : entries) {
             const compression& comp = find(*e.codec, e.level);
-            r.results.push_back({e.codec, e.level, comp.size() + e.codec->derived_overhead_nbytes,
-                                 sum_of(comp.piece_results, &piece_result::compress),
-                                 sum_of(comp.piece_results, &piece_result::decompress), true});
+            auto peak = [&](bool metered, std::size_t piece_result::*of) {
+                return metered ? std::optional(most_of(comp.piece_results, of)) : std::nullopt;
+            };
+            r.results.push_back(
+                {e.codec, e.level, comp.size() + e.codec->derived_overhead_nbytes,
+                 sum_of(comp.piece_results, &piece_result::compress),
+                 sum_of(comp.piece_results, &piece_result::decompress), true,
+                 peak(comp.base->compress_metered, &piece_result::compress_peak_nbytes),
+                 peak(comp.base->decompress_metered, &piece_result::decompress_peak_nbytes)});
         }
         r.elapsed_ms = ms_since(t0);
         done(std::move(r));
@@ -160,12 +177,20 @@ struct report_state {
 // Compresses one piece, decompresses the output and checks it is the piece again.
 void measure_piece(const compression& comp, std::string_view piece, const measure_options& options,
                    piece_result& out) {
+    const codec_descriptor& c = *comp.base;
     std::string stream;
-    out.compress =
-        measure([&] { stream = compress_to_string(*comp.base, piece, comp.level); }, options);
-    out.value = comp.base->split ? comp.base->piece_nbits(stream, comp.level) : stream.size();
+    memory_meter compress_meter;
+    out.compress = measure(
+        [&](memory_meter* meter) { stream = compress_to_string(c, piece, comp.level, meter); },
+        options, compress_meter);
+    out.compress_peak_nbytes = compress_meter.peak_nbytes();
+    out.value = c.split ? c.piece_nbits(stream, comp.level) : stream.size();
     std::string back;
-    out.decompress = measure([&] { back = comp.base->decompress(stream, piece.size()); }, options);
+    memory_meter decompress_meter;
+    out.decompress =
+        measure([&](memory_meter* meter) { back = c.decompress(stream, piece.size(), meter); },
+                options, decompress_meter);
+    out.decompress_peak_nbytes = decompress_meter.peak_nbytes();
     if (back != piece) throw std::runtime_error("its output does not decompress to the input");
 }
 
@@ -343,6 +368,9 @@ std::string to_json(const report& r) {
         return t.median_ms > 0 ? fmt::format("{:.1f}", original / t.median_ms / 1e3)
                                : std::string("null");
     };
+    auto or_null = [](const std::optional<std::size_t>& n) {
+        return n ? std::to_string(*n) : std::string("null");
+    };
     std::string out = fmt::format(R"({{"original_size":{},)", r.original_size);
     for (const auto& k : original_keys)
         if (auto n = size_of(r, k.codec, k.level))
@@ -357,11 +385,12 @@ std::string to_json(const report& r) {
             R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.3f},)"
             R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
             R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
-            R"("verified":{}}})",
+            R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{}}})",
             i ? "," : "", e.codec->name, e.level, e.size,
             original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress.median_ms,
             e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms, e.compress.runs,
-            e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified);
+            e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
+            or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes));
     }
     fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
     return out;

@@ -65,7 +65,8 @@ struct timing {
 
 // One panel entry's figures. A derived entry (gzip, zlib) shares its base's compression, so
 // its timings and its verification are those of the base stream (the framing is not timed).
-// A split codec's figures are the sums over its pieces (runs: the fewest of any piece).
+// A split codec's figures are the sums over its pieces (runs: the fewest of any piece; peak
+// memory: the most of any piece, as each piece is a stream of its own).
 struct entry_result {
     const codec_descriptor* codec;
     int level;
@@ -73,6 +74,10 @@ struct entry_result {
     timing compress;
     timing decompress;
     bool verified; // the decompressed output equals the input byte for byte
+    // The library's heap at its peak during one run (memory_meter); none where the library
+    // has no allocator hook (compress_metered, decompress_metered).
+    std::optional<std::size_t> compress_peak_nbytes;
+    std::optional<std::size_t> decompress_peak_nbytes;
 };
 
 struct report {
@@ -104,7 +109,8 @@ result<report> run_report(std::string_view in, const panel& p, const executor& e
 // elapsed_ms. Each result: codec, level, size, ratio; compress_ms and decompress_ms (median
 // CPU ms per run), compress_min_ms, decompress_min_ms, runs and decompress_runs,
 // compress_mb_s and decompress_mb_s (input MB, 10^6 bytes, per CPU second of the median run;
-// null when the median is 0) and verified.
+// null when the median is 0), verified, compress_peak_bytes and decompress_peak_bytes (null
+// where the library has no allocator hook).
 std::string to_json(const report& r);
 
 } // namespace compresstest

@@ -165,19 +165,25 @@ TEST(report, cost_estimate_counts_repeats_and_decompression) {
     }
 }
 
-TEST(report, every_codec_and_level_round_trips_verified) {
+TEST(report, every_codec_and_level_round_trips_verified_with_its_peak_memory) {
     thread_pool pool(2);
     const std::string in = test::text_bytes(2'000, 11);
     auto r = run_report(in, *parse_panel("all"), pool.executor(), {.timing_floor_ms = 0});
     ASSERT_TRUE(r) << r.err().message;
-    for (const auto& e : r->results)
+    for (const auto& e : r->results) {
         EXPECT_TRUE(e.verified) << entry(*e.codec, e.level);
+        const codec_descriptor& base = base_of(*e.codec);
+        EXPECT_EQ(e.compress_peak_nbytes.has_value(), base.compress_metered);
+        EXPECT_EQ(e.decompress_peak_nbytes.has_value(), base.decompress_metered);
+        EXPECT_GT(e.compress_peak_nbytes.value_or(1), 0u) << entry(*e.codec, e.level);
+        EXPECT_GT(e.decompress_peak_nbytes.value_or(1), 0u) << entry(*e.codec, e.level);
+    }
 }
 
 // A codec whose decompressor gives back something else: the report must refuse to give
 // figures for it (our bug, a 500), naming the codec and level.
-std::string wrong_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    std::string out = all_codecs().front()->decompress(in, max_out_nbytes);
+std::string wrong_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+    std::string out = all_codecs().front()->decompress(in, max_out_nbytes, meter);
     if (!out.empty()) out.back() ^= 1;
     return out;
 }
