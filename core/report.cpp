@@ -69,6 +69,18 @@ timing sum_of(const std::vector<piece_result>& pieces, timing piece_result::*op)
     return total;
 }
 
+// Whether a is no larger and no slower than b, and strictly one of them.
+bool dominates(const entry_result& a, const entry_result& b, timing entry_result::*op) {
+    const double a_ms = (a.*op).median_ms, b_ms = (b.*op).median_ms;
+    return a.size <= b.size && a_ms <= b_ms && (a.size < b.size || a_ms < b_ms);
+}
+
+bool on_frontier(const std::vector<entry_result>& all, const entry_result& e,
+                 timing entry_result::*op) {
+    return std::none_of(all.begin(), all.end(),
+                        [&](const entry_result& other) { return dominates(other, e, op); });
+}
+
 // One distinct compression (base codec at a level) and its pieces' measurements.
 struct compression {
     const codec_descriptor* base;
@@ -167,7 +179,12 @@ struct report_state {
                  sum_of(comp.piece_results, &piece_result::compress),
                  sum_of(comp.piece_results, &piece_result::decompress), true,
                  peak(comp.base->compress_metered, &piece_result::compress_peak_nbytes),
-                 peak(comp.base->decompress_metered, &piece_result::decompress_peak_nbytes)});
+                 peak(comp.base->decompress_metered, &piece_result::decompress_peak_nbytes), false,
+                 false});
+        }
+        for (auto& e : r.results) {
+            e.pareto_compress = on_frontier(r.results, e, &entry_result::compress);
+            e.pareto_decompress = on_frontier(r.results, e, &entry_result::decompress);
         }
         r.elapsed_ms = ms_since(t0);
         done(std::move(r));
@@ -385,12 +402,14 @@ std::string to_json(const report& r) {
             R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.3f},)"
             R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
             R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
-            R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{}}})",
+            R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{},)"
+            R"("pareto":{{"compress":{},"decompress":{}}}}})",
             i ? "," : "", e.codec->name, e.level, e.size,
             original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress.median_ms,
             e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms, e.compress.runs,
             e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
-            or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes));
+            or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes), e.pareto_compress,
+            e.pareto_decompress);
     }
     fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
     return out;

@@ -78,6 +78,10 @@ struct entry_result {
     // has no allocator hook (compress_metered, decompress_metered).
     std::optional<std::size_t> compress_peak_nbytes;
     std::optional<std::size_t> decompress_peak_nbytes;
+    // On the panel's Pareto frontier of size vs median compression (decompression) time: no
+    // other entry is at least as small and as fast, and strictly one of them.
+    bool pareto_compress;
+    bool pareto_decompress;
 };
 
 struct report {
@@ -110,7 +114,7 @@ result<report> run_report(std::string_view in, const panel& p, const executor& e
 // CPU ms per run), compress_min_ms, decompress_min_ms, runs and decompress_runs,
 // compress_mb_s and decompress_mb_s (input MB, 10^6 bytes, per CPU second of the median run;
 // null when the median is 0), verified, compress_peak_bytes and decompress_peak_bytes (null
-// where the library has no allocator hook).
+// where the library has no allocator hook), pareto {compress, decompress}.
 std::string to_json(const report& r);
 
 } // namespace compresstest

@@ -21,7 +21,7 @@ WAIT_S = 60          # longest wait for one invocation's result
 EXIT_WAIT_S = 10     # longest wait for the lambda process to exit
 # Figures that depend on how fast this run was, not on the input.
 TIMING_KEYS = {"compress_ms", "decompress_ms", "compress_min_ms", "decompress_min_ms", "runs",
-               "decompress_runs", "compress_mb_s", "decompress_mb_s", "elapsed_ms"}
+               "decompress_runs", "compress_mb_s", "decompress_mb_s", "pareto", "elapsed_ms"}
 BOUNDARY = "----compresstest-lambda-boundary"
 LAMBDA_PAYLOAD_NBYTES = 6 * 1024 * 1024
 

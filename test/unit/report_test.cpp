@@ -147,6 +147,43 @@ TEST(report, on_a_2kb_input_every_entry_is_timed_in_cpu_time_to_the_floor) {
         }
 }
 
+// The frontier's defining property, for compression and for decompression: its entries do not
+// beat each other, every other entry is beaten by one of them, and the smallest and the fastest
+// entries are on it.
+TEST(report, pareto_flags_mark_exactly_the_entries_no_other_beats_on_size_and_speed) {
+    thread_pool pool(2);
+    const std::string in = test::text_bytes(20'000, 13);
+    auto r = run_report(in, low_and_default_levels(), pool.executor(), {.timing_floor_ms = 1});
+    ASSERT_TRUE(r) << r.err().message;
+    using flag = bool entry_result::*;
+    for (auto [op, on] : {std::pair<timing entry_result::*, flag>{&entry_result::compress,
+                                                                  &entry_result::pareto_compress},
+                          {&entry_result::decompress, &entry_result::pareto_decompress}}) {
+        auto ms = [op](const entry_result& e) { return (e.*op).median_ms; };
+        auto beats = [&](const entry_result& a, const entry_result& b) {
+            return a.size <= b.size && ms(a) <= ms(b) && (a.size < b.size || ms(a) < ms(b));
+        };
+        const auto& all = r->results;
+        for (const auto& e : all) {
+            const bool beaten = std::any_of(all.begin(), all.end(),
+                                            [&](const entry_result& o) { return beats(o, e); });
+            EXPECT_EQ(e.*on, !beaten) << entry(*e.codec, e.level);
+        }
+        auto smallest = std::min_element(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+            return std::pair(a.size, ms(a)) < std::pair(b.size, ms(b));
+        });
+        auto fastest = std::min_element(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+            return std::pair(ms(a), a.size) < std::pair(ms(b), b.size);
+        });
+        EXPECT_TRUE((*smallest).*on);
+        EXPECT_TRUE((*fastest).*on);
+    }
+    auto v = boost::json::parse(to_json(*r)).as_object();
+    const auto& first = v["results"].as_array()[0].as_object();
+    EXPECT_EQ(first.at("pareto").at("compress").as_bool(), r->results[0].pareto_compress);
+    EXPECT_EQ(first.at("pareto").at("decompress").as_bool(), r->results[0].pareto_decompress);
+}
+
 TEST(report, cost_estimate_counts_repeats_and_decompression) {
     const std::size_t n = 2'000;
     const measure_options once{.timing_floor_ms = 0, .max_runs = 1};
