@@ -87,6 +87,12 @@ struct compression {
     int level;
     std::vector<std::string_view> pieces; // one piece unless the codec splits
     std::vector<piece_result> piece_results;
+    // Shared by the piece tasks (held apart, as atomics do not move with the plan's vector).
+    struct progress_counters {
+        std::atomic<std::size_t> pieces_left{0}; // the task taking it to zero reports the entries
+        std::atomic<bool> failed{false};
+    };
+    std::unique_ptr<progress_counters> progress = std::make_unique<progress_counters>();
     std::size_t size() const {
         std::uint64_t total = 0;
         for (const auto& r : piece_results)
@@ -135,7 +141,7 @@ std::vector<compression> plan(const panel& p) {
     auto need = [&](const codec_descriptor& base, int level) {
         for (auto& c : out)
             if (c.base == &base && c.level == level) return;
-        out.push_back({&base, level, {}, {}});
+        out.push_back({&base, level, {}, {}, std::make_unique<compression::progress_counters>()});
     };
     for (const auto& e : p)
         need(base_of(*e.codec), e.level);
@@ -150,6 +156,7 @@ struct report_state {
     std::mutex error_mutex;
     std::optional<error> first_error;
     report_callback done;
+    entry_callback on_entry;
     measure_options options;
     clock_type::time_point t0 = clock_type::now();
 
@@ -165,23 +172,37 @@ struct report_state {
         if (!first_error) first_error = std::move(e);
     }
 
+    // The figures of entry e, whose compression comp has finished, Pareto flags still false.
+    entry_result result_of(const panel_entry& e, const compression& comp) const {
+        auto peak = [&](bool metered, std::size_t piece_result::*of) {
+            return metered ? std::optional(most_of(comp.piece_results, of)) : std::nullopt;
+        };
+        return {e.codec,
+                e.level,
+                comp.size() + e.codec->derived_overhead_nbytes,
+                sum_of(comp.piece_results, &piece_result::compress),
+                sum_of(comp.piece_results, &piece_result::decompress),
+                true,
+                peak(comp.base->compress_metered, &piece_result::compress_peak_nbytes),
+                peak(comp.base->decompress_metered, &piece_result::decompress_peak_nbytes),
+                false,
+                false};
+    }
+
+    // Called by the task that finished comp's last piece: its entries are known.
+    void on_compression_done(const compression& comp) {
+        if (!on_entry || comp.progress->failed.load(std::memory_order_acquire)) return;
+        for (const auto& e : entries)
+            if (&base_of(*e.codec) == comp.base && e.level == comp.level)
+                on_entry(result_of(e, comp));
+    }
+
     void finish() {
         if (first_error) return done(*first_error);
         report r;
         r.original_size = in.size();
-        for (const auto& e : entries) {
-            const compression& comp = find(*e.codec, e.level);
-            auto peak = [&](bool metered, std::size_t piece_result::*of) {
-                return metered ? std::optional(most_of(comp.piece_results, of)) : std::nullopt;
-            };
-            r.results.push_back(
-                {e.codec, e.level, comp.size() + e.codec->derived_overhead_nbytes,
-                 sum_of(comp.piece_results, &piece_result::compress),
-                 sum_of(comp.piece_results, &piece_result::decompress), true,
-                 peak(comp.base->compress_metered, &piece_result::compress_peak_nbytes),
-                 peak(comp.base->decompress_metered, &piece_result::decompress_peak_nbytes), false,
-                 false});
-        }
+        for (const auto& e : entries)
+            r.results.push_back(result_of(e, find(*e.codec, e.level)));
         for (auto& e : r.results) {
             e.pareto_compress = on_frontier(r.results, e, &entry_result::compress);
             e.pareto_decompress = on_frontier(r.results, e, &entry_result::decompress);
@@ -215,8 +236,17 @@ void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::
     try {
         measure_piece(comp, comp.pieces[i], st->options, comp.piece_results[i]);
     } catch (const std::exception& ex) {
+        comp.progress->failed.store(true, std::memory_order_release);
         st->fail({error_kind::internal, std::string(comp.base->name) + ":" +
                                             std::to_string(comp.level) + " failed: " + ex.what()});
+    }
+    if (comp.progress->pieces_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        try {
+            st->on_compression_done(comp);
+        } catch (const std::exception& ex) {
+            st->fail(
+                {error_kind::internal, std::string("reporting an entry failed: ") + ex.what()});
+        }
     }
     if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
 }
@@ -230,11 +260,11 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
     };
     std::vector<task> tasks;
     for (auto& comp : st->compressions) {
-        if (comp.base->split)
-            comp.pieces = comp.base->split(st->in, comp.level);
-        else
-            comp.pieces = {st->in};
+        if (comp.base->split) comp.pieces = comp.base->split(st->in, comp.level);
+        // An empty input splits into no pieces; it still gets one, to be measured and verified.
+        if (comp.pieces.empty()) comp.pieces = {st->in};
         comp.piece_results.assign(comp.pieces.size(), {});
+        comp.progress->pieces_left.store(comp.pieces.size(), std::memory_order_relaxed);
         for (std::size_t i = 0; i < comp.pieces.size(); ++i)
             tasks.push_back({&comp, i,
                              static_cast<double>(comp.pieces[i].size()) *
@@ -358,13 +388,14 @@ std::optional<std::size_t> size_of(const report& r, std::string_view codec, int 
 }
 
 void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
-                      const measure_options& options) {
+                      const measure_options& options, entry_callback on_entry) {
     auto st = std::make_shared<report_state>();
     st->in = in;
     st->entries = p;
     st->compressions = plan(p);
     st->done = std::move(done);
     st->options = options;
+    st->on_entry = std::move(on_entry);
     ex([st, ex] { plan_and_fan_out(st, ex); });
 }
 
@@ -377,10 +408,10 @@ result<report> run_report(std::string_view in, const panel& p, const executor& e
     return future.get();
 }
 
-std::string to_json(const report& r) {
+std::string to_json(const entry_result& e, std::size_t original_nbytes) {
     // Written by hand: Boost.JSON prints doubles in exponent form (1.232E-1), which the
     // original client parses but people reading the API should not have to.
-    const double original = static_cast<double>(r.original_size);
+    const double original = static_cast<double>(original_nbytes);
     auto mb_s = [&](const timing& t) {
         return t.median_ms > 0 ? fmt::format("{:.1f}", original / t.median_ms / 1e3)
                                : std::string("null");
@@ -388,29 +419,29 @@ std::string to_json(const report& r) {
     auto or_null = [](const std::optional<std::size_t>& n) {
         return n ? std::to_string(*n) : std::string("null");
     };
+    // Codec names come from the registry: plain identifiers, nothing to escape. Times keep
+    // three decimals: a run on a small input takes microseconds.
+    return fmt::format(
+        R"({{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.3f},)"
+        R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
+        R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
+        R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{},)"
+        R"("pareto":{{"compress":{},"decompress":{}}}}})",
+        e.codec->name, e.level, e.size, original > 0 ? static_cast<double>(e.size) / original : 0.0,
+        e.compress.median_ms, e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms,
+        e.compress.runs, e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
+        or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes), e.pareto_compress,
+        e.pareto_decompress);
+}
+
+std::string to_json(const report& r) {
     std::string out = fmt::format(R"({{"original_size":{},)", r.original_size);
     for (const auto& k : original_keys)
         if (auto n = size_of(r, k.codec, k.level))
             fmt::format_to(std::back_inserter(out), R"("{}":{},)", k.key, *n);
     out += R"("results":[)";
-    for (std::size_t i = 0; i < r.results.size(); ++i) {
-        const auto& e = r.results[i];
-        // Codec names come from the registry: plain identifiers, nothing to escape. Times keep
-        // three decimals: a run on a small input takes microseconds.
-        fmt::format_to(
-            std::back_inserter(out),
-            R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.3f},)"
-            R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
-            R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
-            R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{},)"
-            R"("pareto":{{"compress":{},"decompress":{}}}}})",
-            i ? "," : "", e.codec->name, e.level, e.size,
-            original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress.median_ms,
-            e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms, e.compress.runs,
-            e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
-            or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes), e.pareto_compress,
-            e.pareto_decompress);
-    }
+    for (std::size_t i = 0; i < r.results.size(); ++i)
+        out += (i ? "," : "") + to_json(r.results[i], r.original_size);
     fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
     return out;
 }

@@ -96,18 +96,30 @@ std::optional<std::size_t> size_of(const report& r, std::string_view codec, int 
 // Runs tasks somewhere (a thread pool); must accept tasks from any thread.
 using executor = std::function<void(std::function<void()>)>;
 using report_callback = std::function<void(result<report>)>;
+// Called with each entry's figures as soon as they are known, for streaming (NDJSON).
+using entry_callback = std::function<void(const entry_result&)>;
 
 // Fans the panel out as independent tasks through ex (biggest first, so the last task to
 // finish is a small one) and calls done exactly once, on whichever thread finishes last.
 // Each compression's output is decompressed and compared with the input: a mismatch or a
 // failing decompression is an internal error naming the codec and level (our bug, never the
 // client's). in must stay valid until done is called. Never blocks the calling thread.
+//
+// on_entry, if set, is called once per panel entry as soon as its compression is measured, on
+// the thread that finished it: calls may come from several threads at once, in any order, all
+// before done. The Pareto flags are known only once every entry is, so an entry passed to
+// on_entry has them false; the report given to done has them. If the report fails, done gets
+// the error even though on_entry may already have been called for other entries.
 void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
-                      const measure_options& options = {});
+                      const measure_options& options = {}, entry_callback on_entry = {});
 
 // Blocking convenience for the command line: waits for run_report_async.
 result<report> run_report(std::string_view in, const panel& p, const executor& ex,
                           const measure_options& options = {});
+
+// One entry of results[] as JSON (the keys below), for the report and for streamed lines;
+// original_nbytes is the input's size, for ratio and MB/s.
+std::string to_json(const entry_result& e, std::size_t original_nbytes);
 
 // The API's JSON: original_size, each of original_keys whose entry r holds, results[] and
 // elapsed_ms. Each result: codec, level, size, ratio; compress_ms and decompress_ms (median

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -184,6 +186,56 @@ TEST(report, pareto_flags_mark_exactly_the_entries_no_other_beats_on_size_and_sp
     EXPECT_EQ(first.at("pareto").at("decompress").as_bool(), r->results[0].pareto_decompress);
 }
 
+// Each entry is handed over once, as its compression finishes, on a compute thread, before
+// done, with the figures the report then holds (Pareto flags aside: known only at the end).
+TEST(report, on_entry_reports_every_entry_once_before_done_on_the_thread_that_finished_it) {
+    thread_pool pool(3);
+    const std::string in = test::text_bytes(50'000, 14);
+    const panel p = low_and_default_levels();
+    std::mutex mutex;
+    std::vector<std::pair<entry_result, std::thread::id>> seen;
+    bool done_called = false;
+    std::promise<result<report>> promise;
+    run_report_async(
+        in, p, pool.executor(),
+        [&](result<report> r) {
+            {
+                std::lock_guard lock(mutex);
+                done_called = true;
+            }
+            promise.set_value(std::move(r));
+        },
+        {.timing_floor_ms = 1},
+        [&](const entry_result& e) {
+            std::lock_guard lock(mutex);
+            EXPECT_FALSE(done_called) << entry(*e.codec, e.level);
+            seen.emplace_back(e, std::this_thread::get_id());
+        });
+    auto r = promise.get_future().get();
+    ASSERT_TRUE(r) << r.err().message;
+    ASSERT_EQ(seen.size(), p.size());
+    for (const auto& e : r->results) {
+        const auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) {
+            return s.first.codec == e.codec && s.first.level == e.level;
+        });
+        ASSERT_NE(it, seen.end()) << entry(*e.codec, e.level);
+        EXPECT_EQ(std::count_if(seen.begin(), seen.end(),
+                                [&](const auto& s) {
+                                    return s.first.codec == e.codec && s.first.level == e.level;
+                                }),
+                  1);
+        EXPECT_EQ(it->first.size, e.size);
+        EXPECT_EQ(it->first.compress.median_ms, e.compress.median_ms);
+        EXPECT_EQ(it->first.decompress_peak_nbytes, e.decompress_peak_nbytes);
+        EXPECT_NE(it->second, std::this_thread::get_id());
+        // The streamed line is the summary's entry but for the Pareto flags.
+        entry_result flagged = it->first;
+        flagged.pareto_compress = e.pareto_compress;
+        flagged.pareto_decompress = e.pareto_decompress;
+        EXPECT_EQ(to_json(flagged, in.size()), to_json(e, in.size()));
+    }
+}
+
 TEST(report, cost_estimate_counts_repeats_and_decompression) {
     const std::size_t n = 2'000;
     const measure_options once{.timing_floor_ms = 0, .max_runs = 1};
@@ -276,8 +328,11 @@ TEST(report, empty_input_gives_every_codec_its_empty_stream_size) {
     const panel p = low_and_default_levels();
     auto r = run_report("", p, pool.executor());
     ASSERT_TRUE(r);
-    for (const auto& e : r->results)
+    for (const auto& e : r->results) {
         EXPECT_EQ(e.size, compressed_nbytes(*e.codec, "", e.level)) << entry(*e.codec, e.level);
+        EXPECT_GE(e.compress.runs, 1) << entry(*e.codec, e.level);
+        EXPECT_GE(e.decompress.runs, 1) << entry(*e.codec, e.level);
+    }
 }
 
 // The fan-out must use several threads at once, and each distinct compression (or piece of a
