@@ -323,6 +323,38 @@ TEST(report, json_carries_each_original_key_exactly_when_the_panel_holds_its_ent
     }
 }
 
+// Keys are added, never renamed or removed: every entry carries the original keys and the
+// measurement keys, each with its type (peak memory null exactly where there is no hook).
+TEST(report, json_entries_keep_the_original_keys_and_carry_the_measurements) {
+    thread_pool pool(2);
+    const std::string in = test::text_bytes(3'000, 15);
+    auto r = run_report(in, low_and_default_levels(), pool.executor(), {.timing_floor_ms = 1});
+    ASSERT_TRUE(r) << r.err().message;
+    auto v = boost::json::parse(to_json(*r)).as_object();
+    EXPECT_TRUE(v.at("elapsed_ms").is_number());
+    const auto& results = v.at("results").as_array();
+    ASSERT_EQ(results.size(), r->results.size());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const auto& e = results[i].as_object();
+        const entry_result& want = r->results[i];
+        const std::string name = entry(*want.codec, want.level);
+        EXPECT_EQ(e.at("codec").as_string(), want.codec->name) << name;
+        EXPECT_EQ(e.at("level").as_int64(), want.level) << name;
+        EXPECT_EQ(e.at("size").as_int64(), static_cast<std::int64_t>(want.size)) << name;
+        for (auto key : {"ratio", "compress_ms", "decompress_ms", "compress_min_ms",
+                         "decompress_min_ms", "compress_mb_s", "decompress_mb_s"})
+            EXPECT_TRUE(e.at(key).is_number()) << name << ' ' << key;
+        EXPECT_GE(e.at("runs").as_int64(), 1) << name;
+        EXPECT_GE(e.at("decompress_runs").as_int64(), 1) << name;
+        EXPECT_TRUE(e.at("verified").as_bool()) << name;
+        const codec_descriptor& base = base_of(*want.codec);
+        EXPECT_EQ(e.at("compress_peak_bytes").is_null(), !base.compress_metered) << name;
+        EXPECT_EQ(e.at("decompress_peak_bytes").is_null(), !base.decompress_metered) << name;
+        EXPECT_TRUE(e.at("pareto").at("compress").is_bool()) << name;
+        EXPECT_TRUE(e.at("pareto").at("decompress").is_bool()) << name;
+    }
+}
+
 TEST(report, empty_input_gives_every_codec_its_empty_stream_size) {
     thread_pool pool(2);
     const panel p = low_and_default_levels();
