@@ -1,4 +1,4 @@
-// The report: plan the distinct compressions, fan them out, assemble sizes and timings.
+// The report: plan the distinct compressions, fan them out, measure and verify each, assemble.
 #include "report.hpp"
 
 #include "codec/costs.hpp"

@@ -1,4 +1,5 @@
-// Input bytes + a panel of codec:level entries → sizes, ratios and timings, in parallel.
+// Input bytes + a panel of codec:level entries → sizes, verified round trips, CPU timings, peak
+// memory and the Pareto frontier, in parallel, each entry handed over as it finishes.
 #pragma once
 
 #include "codec/codec.hpp"
@@ -43,7 +44,7 @@ panel with_original_entries(panel p);
 
 // How the report times each entry. Compression and decompression are each run until their
 // runs add up to timing_floor_ms of CPU time (a run that long or longer runs once), at most
-// max_runs times (tiny inputs).
+// max_runs times (tiny inputs). timing_floor_ms >= 0, max_runs >= 1.
 struct measure_options {
     double timing_floor_ms = 20;
     int max_runs = 10'000;
