@@ -1,8 +1,9 @@
-// The report: plan the distinct compressions, fan them out, assemble sizes and timings.
+// The report: plan the distinct compressions, fan them out, measure and verify each, assemble.
 #include "report.hpp"
 
 #include "codec/costs.hpp"
 #include "codec/registry.hpp"
+#include "cpu_time.hpp"
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,26 +41,99 @@ std::string quoted(std::string_view s) {
            (s.size() > max_echo_nbytes ? "…\"" : "\"");
 }
 
+// What one piece's task measured.
+struct piece_result {
+    std::uint64_t value = 0; // bits (split codecs) or bytes
+    timing compress;
+    timing decompress;
+    std::size_t compress_peak_nbytes = 0;
+    std::size_t decompress_peak_nbytes = 0;
+};
+
+std::size_t most_of(const std::vector<piece_result>& pieces, std::size_t piece_result::*peak) {
+    std::size_t most = 0;
+    for (const auto& p : pieces)
+        most = std::max(most, p.*peak);
+    return most;
+}
+
+// A split codec's pieces are what its whole stream is made of: their times add up.
+timing sum_of(const std::vector<piece_result>& pieces, timing piece_result::*op) {
+    timing total;
+    total.runs = pieces.empty() ? 0 : std::numeric_limits<int>::max();
+    for (const auto& p : pieces) {
+        total.median_ms += (p.*op).median_ms;
+        total.min_ms += (p.*op).min_ms;
+        total.runs = std::min(total.runs, (p.*op).runs);
+    }
+    return total;
+}
+
+// Whether a is no larger and no slower than b, and strictly one of them.
+bool dominates(const entry_result& a, const entry_result& b, timing entry_result::*op) {
+    const double a_ms = (a.*op).median_ms, b_ms = (b.*op).median_ms;
+    return a.size <= b.size && a_ms <= b_ms && (a.size < b.size || a_ms < b_ms);
+}
+
+bool on_frontier(const std::vector<entry_result>& all, const entry_result& e,
+                 timing entry_result::*op) {
+    return std::none_of(all.begin(), all.end(),
+                        [&](const entry_result& other) { return dominates(other, e, op); });
+}
+
 // One distinct compression (base codec at a level) and its pieces' measurements.
 struct compression {
     const codec_descriptor* base;
     int level;
-    std::vector<std::string_view> pieces;    // one piece unless the codec splits
-    std::vector<std::uint64_t> piece_values; // bits (split codecs) or bytes
-    std::vector<double> piece_ms;
+    std::vector<std::string_view> pieces; // one piece unless the codec splits
+    std::vector<piece_result> piece_results;
+    // Shared by the piece tasks (held apart, as atomics do not move with the plan's vector).
+    struct progress_counters {
+        std::atomic<std::size_t> pieces_left{0}; // the task taking it to zero reports the entries
+        std::atomic<bool> failed{false};
+    };
+    std::unique_ptr<progress_counters> progress = std::make_unique<progress_counters>();
     std::size_t size() const {
         std::uint64_t total = 0;
-        for (auto v : piece_values)
-            total += v;
+        for (const auto& r : piece_results)
+            total += r.value;
         return base->split ? base->assemble_nbytes(total, level) : static_cast<std::size_t>(total);
     }
-    double cpu_ms() const {
-        double t = 0;
-        for (double m : piece_ms)
-            t += m;
-        return t;
-    }
 };
+
+// Runs op(meter) as options say (see measure_options); the first run is metered, the others
+// get no meter. Runs shorter than a twentieth of the floor are timed in batches that long, so
+// the clock's own cost (a system call) stays out of the figures.
+template <class F>
+timing measure(const F& op, const measure_options& options, memory_meter& first_run_meter) {
+    double t0 = thread_cpu_ms();
+    op(&first_run_meter);
+    const double first_ms = thread_cpu_ms() - t0;
+    std::vector<double> per_run_ms = {first_ms};
+    double total_ms = first_ms;
+    int runs = 1;
+    const double batch_ms = options.timing_floor_ms / 20;
+    const int batch_runs =
+        first_ms >= batch_ms
+            ? 1
+            : static_cast<int>(std::min<double>(std::ceil(batch_ms / std::max(first_ms, 1e-6)),
+                                                options.max_runs));
+    while (total_ms < options.timing_floor_ms && runs < options.max_runs) {
+        const int k = std::min(batch_runs, options.max_runs - runs);
+        t0 = thread_cpu_ms();
+        for (int i = 0; i < k; ++i)
+            op(nullptr);
+        const double ms = thread_cpu_ms() - t0;
+        per_run_ms.push_back(ms / k);
+        total_ms += ms;
+        runs += k;
+    }
+    std::sort(per_run_ms.begin(), per_run_ms.end());
+    const std::size_t n = per_run_ms.size();
+    return {.median_ms = (per_run_ms[(n - 1) / 2] + per_run_ms[n / 2]) / 2,
+            .min_ms = per_run_ms.front(),
+            .runs = runs};
+}
 
 // The compressions a panel needs: each distinct (base codec, level) once.
 std::vector<compression> plan(const panel& p) {
@@ -66,7 +141,7 @@ std::vector<compression> plan(const panel& p) {
     auto need = [&](const codec_descriptor& base, int level) {
         for (auto& c : out)
             if (c.base == &base && c.level == level) return;
-        out.push_back({&base, level, {}, {}, {}});
+        out.push_back({&base, level, {}, {}, std::make_unique<compression::progress_counters>()});
     };
     for (const auto& e : p)
         need(base_of(*e.codec), e.level);
@@ -81,6 +156,8 @@ struct report_state {
     std::mutex error_mutex;
     std::optional<error> first_error;
     report_callback done;
+    entry_callback on_entry;
+    measure_options options;
     clock_type::time_point t0 = clock_type::now();
 
     const compression& find(const codec_descriptor& c, int level) const {
@@ -90,8 +167,34 @@ struct report_state {
         throw std::logic_error("report: compression missing from plan");
     }
 
-    std::size_t entry_size(const codec_descriptor& c, int level) const {
-        return find(c, level).size() + c.derived_overhead_nbytes;
+    void fail(error e) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::move(e);
+    }
+
+    // The figures of entry e, whose compression comp has finished, Pareto flags still false.
+    entry_result result_of(const panel_entry& e, const compression& comp) const {
+        auto peak = [&](bool metered, std::size_t piece_result::*of) {
+            return metered ? std::optional(most_of(comp.piece_results, of)) : std::nullopt;
+        };
+        return {e.codec,
+                e.level,
+                comp.size() + e.codec->derived_overhead_nbytes,
+                sum_of(comp.piece_results, &piece_result::compress),
+                sum_of(comp.piece_results, &piece_result::decompress),
+                true,
+                peak(comp.base->compress_metered, &piece_result::compress_peak_nbytes),
+                peak(comp.base->decompress_metered, &piece_result::decompress_peak_nbytes),
+                false,
+                false};
+    }
+
+    // Called by the task that finished comp's last piece: its entries are known.
+    void on_compression_done(const compression& comp) {
+        if (!on_entry || comp.progress->failed.load(std::memory_order_acquire)) return;
+        for (const auto& e : entries)
+            if (&base_of(*e.codec) == comp.base && e.level == comp.level)
+                on_entry(result_of(e, comp));
     }
 
     void finish() {
@@ -99,26 +202,52 @@ struct report_state {
         report r;
         r.original_size = in.size();
         for (const auto& e : entries)
-            r.results.push_back({e.codec, e.level, entry_size(*e.codec, e.level),
-                                 find(*e.codec, e.level).cpu_ms()});
+            r.results.push_back(result_of(e, find(*e.codec, e.level)));
+        for (auto& e : r.results) {
+            e.pareto_compress = on_frontier(r.results, e, &entry_result::compress);
+            e.pareto_decompress = on_frontier(r.results, e, &entry_result::decompress);
+        }
         r.elapsed_ms = ms_since(t0);
         done(std::move(r));
     }
 };
 
+// Compresses one piece, decompresses the output and checks it is the piece again.
+void measure_piece(const compression& comp, std::string_view piece, const measure_options& options,
+                   piece_result& out) {
+    const codec_descriptor& c = *comp.base;
+    std::string stream;
+    memory_meter compress_meter;
+    out.compress = measure(
+        [&](memory_meter* meter) { stream = compress_to_string(c, piece, comp.level, meter); },
+        options, compress_meter);
+    out.compress_peak_nbytes = compress_meter.peak_nbytes();
+    out.value = c.split ? c.piece_nbits(stream, comp.level) : stream.size();
+    std::string back;
+    memory_meter decompress_meter;
+    out.decompress =
+        measure([&](memory_meter* meter) { back = c.decompress(stream, piece.size(), meter); },
+                options, decompress_meter);
+    out.decompress_peak_nbytes = decompress_meter.peak_nbytes();
+    if (back != piece) throw std::runtime_error("its output does not decompress to the input");
+}
+
 void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::size_t i) {
-    const auto t0 = clock_type::now();
     try {
-        comp.piece_values[i] = comp.base->split
-                                   ? comp.base->piece_nbits(comp.pieces[i], comp.level)
-                                   : compressed_nbytes(*comp.base, comp.pieces[i], comp.level);
+        measure_piece(comp, comp.pieces[i], st->options, comp.piece_results[i]);
     } catch (const std::exception& ex) {
-        std::lock_guard lock(st->error_mutex);
-        if (!st->first_error)
-            st->first_error =
-                error{error_kind::internal, std::string(comp.base->name) + " failed: " + ex.what()};
+        comp.progress->failed.store(true, std::memory_order_release);
+        st->fail({error_kind::internal, std::string(comp.base->name) + ":" +
+                                            std::to_string(comp.level) + " failed: " + ex.what()});
     }
-    comp.piece_ms[i] = ms_since(t0);
+    if (comp.progress->pieces_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        try {
+            st->on_compression_done(comp);
+        } catch (const std::exception& ex) {
+            st->fail(
+                {error_kind::internal, std::string("reporting an entry failed: ") + ex.what()});
+        }
+    }
     if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
 }
 
@@ -131,12 +260,11 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
     };
     std::vector<task> tasks;
     for (auto& comp : st->compressions) {
-        if (comp.base->split)
-            comp.pieces = comp.base->split(st->in, comp.level);
-        else
-            comp.pieces = {st->in};
-        comp.piece_values.assign(comp.pieces.size(), 0);
-        comp.piece_ms.assign(comp.pieces.size(), 0);
+        if (comp.base->split) comp.pieces = comp.base->split(st->in, comp.level);
+        // An empty input splits into no pieces; it still gets one, to be measured and verified.
+        if (comp.pieces.empty()) comp.pieces = {st->in};
+        comp.piece_results.assign(comp.pieces.size(), {});
+        comp.progress->pieces_left.store(comp.pieces.size(), std::memory_order_relaxed);
         for (std::size_t i = 0; i < comp.pieces.size(); ++i)
             tasks.push_back({&comp, i,
                              static_cast<double>(comp.pieces[i].size()) *
@@ -240,11 +368,17 @@ panel with_original_entries(panel p) {
     return p;
 }
 
-double estimate_cpu_ms(const panel& p, std::size_t in_nbytes) {
-    double ns = 0;
+double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options) {
+    // What measure() spends on an operation whose one run takes run_ms.
+    auto repeated_ms = [&](double run_ms) {
+        return std::max(run_ms, std::min(options.timing_floor_ms, options.max_runs * run_ms));
+    };
+    const double n = static_cast<double>(in_nbytes);
+    double ms = 0;
     for (const auto& comp : plan(p))
-        ns += static_cast<double>(in_nbytes) * cost_ns_per_byte(*comp.base, comp.level);
-    return ns / 1e6;
+        ms += repeated_ms(n * cost_ns_per_byte(*comp.base, comp.level) / 1e6) +
+              repeated_ms(n * decompress_ns_per_byte(*comp.base) / 1e6);
+    return ms;
 }
 
 std::optional<std::size_t> size_of(const report& r, std::string_view codec, int level) {
@@ -253,41 +387,61 @@ std::optional<std::size_t> size_of(const report& r, std::string_view codec, int 
     return std::nullopt;
 }
 
-void run_report_async(std::string_view in, const panel& p, const executor& ex,
-                      report_callback done) {
+void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
+                      const measure_options& options, entry_callback on_entry) {
     auto st = std::make_shared<report_state>();
     st->in = in;
     st->entries = p;
     st->compressions = plan(p);
     st->done = std::move(done);
+    st->options = options;
+    st->on_entry = std::move(on_entry);
     ex([st, ex] { plan_and_fan_out(st, ex); });
 }
 
-result<report> run_report(std::string_view in, const panel& p, const executor& ex) {
+result<report> run_report(std::string_view in, const panel& p, const executor& ex,
+                          const measure_options& options) {
     std::promise<result<report>> promise;
     auto future = promise.get_future();
-    run_report_async(in, p, ex, [&promise](result<report> r) { promise.set_value(std::move(r)); });
+    run_report_async(
+        in, p, ex, [&promise](result<report> r) { promise.set_value(std::move(r)); }, options);
     return future.get();
 }
 
-std::string to_json(const report& r) {
+std::string to_json(const entry_result& e, std::size_t original_nbytes) {
     // Written by hand: Boost.JSON prints doubles in exponent form (1.232E-1), which the
     // original client parses but people reading the API should not have to.
-    const double original = static_cast<double>(r.original_size);
+    const double original = static_cast<double>(original_nbytes);
+    auto mb_s = [&](const timing& t) {
+        return t.median_ms > 0 ? fmt::format("{:.1f}", original / t.median_ms / 1e3)
+                               : std::string("null");
+    };
+    auto or_null = [](const std::optional<std::size_t>& n) {
+        return n ? std::to_string(*n) : std::string("null");
+    };
+    // Codec names come from the registry: plain identifiers, nothing to escape. Times keep
+    // three decimals: a run on a small input takes microseconds.
+    return fmt::format(
+        R"({{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.3f},)"
+        R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
+        R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
+        R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{},)"
+        R"("pareto":{{"compress":{},"decompress":{}}}}})",
+        e.codec->name, e.level, e.size, original > 0 ? static_cast<double>(e.size) / original : 0.0,
+        e.compress.median_ms, e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms,
+        e.compress.runs, e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
+        or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes), e.pareto_compress,
+        e.pareto_decompress);
+}
+
+std::string to_json(const report& r) {
     std::string out = fmt::format(R"({{"original_size":{},)", r.original_size);
     for (const auto& k : original_keys)
         if (auto n = size_of(r, k.codec, k.level))
             fmt::format_to(std::back_inserter(out), R"("{}":{},)", k.key, *n);
     out += R"("results":[)";
-    for (std::size_t i = 0; i < r.results.size(); ++i) {
-        const auto& e = r.results[i];
-        // Codec names come from the registry: plain identifiers, nothing to escape.
-        fmt::format_to(
-            std::back_inserter(out),
-            R"({}{{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.1f}}})",
-            i ? "," : "", e.codec->name, e.level, e.size,
-            original > 0 ? static_cast<double>(e.size) / original : 0.0, e.compress_ms);
-    }
+    for (std::size_t i = 0; i < r.results.size(); ++i)
+        out += (i ? "," : "") + to_json(r.results[i], r.original_size);
     fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
     return out;
 }

@@ -1,4 +1,5 @@
-// Input bytes + a panel of codec:level entries → sizes, ratios and timings, in parallel.
+// Input bytes + a panel of codec:level entries → sizes, verified round trips, CPU timings, peak
+// memory and the Pareto frontier, in parallel, each entry handed over as it finishes.
 #pragma once
 
 #include "codec/codec.hpp"
@@ -41,16 +42,47 @@ inline constexpr original_key original_keys[] = {
 // address (POST /), which always answers with all four keys.
 panel with_original_entries(panel p);
 
-// Estimated single-thread CPU milliseconds to run p on in_nbytes of input, counting each
-// distinct compression once (gzip:9 and deflate:9 share one), from the measured costs
-// (codec/costs.hpp). A server compares it with its CPU budget.
-double estimate_cpu_ms(const panel& p, std::size_t in_nbytes);
+// How the report times each entry. Compression and decompression are each run until their
+// runs add up to timing_floor_ms of CPU time (a run that long or longer runs once), at most
+// max_runs times (tiny inputs). timing_floor_ms >= 0, max_runs >= 1.
+struct measure_options {
+    double timing_floor_ms = 20;
+    int max_runs = 10'000;
+};
 
+// Estimated single-thread CPU milliseconds to run p on in_nbytes of input, counting each
+// distinct compression once (gzip:9 and deflate:9 share one), its decompression, and the
+// repeats options asks for, from the measured costs (codec/costs.hpp). A server compares it
+// with its CPU budget.
+double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options = {});
+
+// CPU milliseconds per run of one operation, over its runs. Fast runs are timed in batches;
+// median and minimum are over the batches' per-run times.
+struct timing {
+    double median_ms = 0;
+    double min_ms = 0;
+    int runs = 0;
+};
+
+// One panel entry's figures. A derived entry (gzip, zlib) shares its base's compression, so
+// its timings and its verification are those of the base stream (the framing is not timed).
+// A split codec's figures are the sums over its pieces (runs: the fewest of any piece; peak
+// memory: the most of any piece, as each piece is a stream of its own).
 struct entry_result {
     const codec_descriptor* codec;
     int level;
     std::size_t size;
-    double compress_ms; // CPU time of the compression this size came from
+    timing compress;
+    timing decompress;
+    bool verified; // the decompressed output equals the input byte for byte
+    // The library's heap at its peak during one run (memory_meter); none where the library
+    // has no allocator hook (compress_metered, decompress_metered).
+    std::optional<std::size_t> compress_peak_nbytes;
+    std::optional<std::size_t> decompress_peak_nbytes;
+    // On the panel's Pareto frontier of size vs median compression (decompression) time: no
+    // other entry is at least as small and as fast, and strictly one of them.
+    bool pareto_compress;
+    bool pareto_decompress;
 };
 
 struct report {
@@ -65,18 +97,37 @@ std::optional<std::size_t> size_of(const report& r, std::string_view codec, int 
 // Runs tasks somewhere (a thread pool); must accept tasks from any thread.
 using executor = std::function<void(std::function<void()>)>;
 using report_callback = std::function<void(result<report>)>;
+// Called with each entry's figures as soon as they are known, for streaming (NDJSON).
+using entry_callback = std::function<void(const entry_result&)>;
 
 // Fans the panel out as independent tasks through ex (biggest first, so the last task to
 // finish is a small one) and calls done exactly once, on whichever thread finishes last.
-// in must stay valid until done is called. Never blocks the calling thread.
-void run_report_async(std::string_view in, const panel& p, const executor& ex,
-                      report_callback done);
+// Each compression's output is decompressed and compared with the input: a mismatch or a
+// failing decompression is an internal error naming the codec and level (our bug, never the
+// client's). in must stay valid until done is called. Never blocks the calling thread.
+//
+// on_entry, if set, is called once per panel entry as soon as its compression is measured, on
+// the thread that finished it: calls may come from several threads at once, in any order, all
+// before done. The Pareto flags are known only once every entry is, so an entry passed to
+// on_entry has them false; the report given to done has them. If the report fails, done gets
+// the error even though on_entry may already have been called for other entries.
+void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
+                      const measure_options& options = {}, entry_callback on_entry = {});
 
 // Blocking convenience for the command line: waits for run_report_async.
-result<report> run_report(std::string_view in, const panel& p, const executor& ex);
+result<report> run_report(std::string_view in, const panel& p, const executor& ex,
+                          const measure_options& options = {});
+
+// One entry of results[] as JSON (the keys below), for the report and for streamed lines;
+// original_nbytes is the input's size, for ratio and MB/s.
+std::string to_json(const entry_result& e, std::size_t original_nbytes);
 
 // The API's JSON: original_size, each of original_keys whose entry r holds, results[] and
-// elapsed_ms.
+// elapsed_ms. Each result: codec, level, size, ratio; compress_ms and decompress_ms (median
+// CPU ms per run), compress_min_ms, decompress_min_ms, runs and decompress_runs,
+// compress_mb_s and decompress_mb_s (input MB, 10^6 bytes, per CPU second of the median run;
+// null when the median is 0), verified, compress_peak_bytes and decompress_peak_bytes (null
+// where the library has no allocator hook), pareto {compress, decompress}.
 std::string to_json(const report& r);
 
 } // namespace compresstest

@@ -37,7 +37,8 @@ void print_table(std::ostream& out, const std::string& name, const report& r) {
                        "% of orig", "MB/s");
     for (const auto& e : r.results) {
         const double pct = r.original_size ? 100.0 * e.size / r.original_size : 0;
-        const double mbps = e.compress_ms > 0 ? r.original_size / e.compress_ms / 1000.0 : 0;
+        const double mbps =
+            e.compress.median_ms > 0 ? r.original_size / e.compress.median_ms / 1000.0 : 0;
         out << fmt::format("{:<{}} {:>5} {:>12} {:>8.2f}% {:>10.1f}\n", e.codec->name, name_width,
                            e.level, e.size, pct, mbps);
     }
@@ -93,6 +94,8 @@ int run_report_cli(const std::vector<std::string>& args) {
         "panel, e.g. gzip:1-9,zstd:3,brotli:11 or all")(
         "threads", po::value<std::size_t>()->default_value(0),
         "compression threads (0 = hardware threads)")(
+        "timing-floor-ms", po::value<double>()->default_value(measure_options{}.timing_floor_ms),
+        "CPU time each entry's compression and decompression are repeated to")(
         "calibrate", po::value<std::string>()->value_name("FILE"),
         "measure every codec level on the built-in corpus (minutes) and write the cost table "
         "to FILE (core/codec/costs.csv)");
@@ -122,6 +125,11 @@ int run_report_cli(const std::vector<std::string>& args) {
         std::cerr << "compresstest report: name a file, or - for standard input (see --help)\n";
         return 2;
     }
+    const measure_options measure{.timing_floor_ms = vm["timing-floor-ms"].as<double>()};
+    if (!(measure.timing_floor_ms >= 0)) {
+        std::cerr << "compresstest report: --timing-floor-ms must be 0 or more\n";
+        return 2;
+    }
     auto p = parse_panel(vm["codecs"].as<std::string>());
     if (!p) {
         std::cerr << "compresstest report: --codecs: " << p.err().message << '\n';
@@ -147,7 +155,7 @@ int run_report_cli(const std::vector<std::string>& args) {
                          ? vm["threads"].as<std::size_t>()
                          : std::max(1u, std::thread::hardware_concurrency()));
     for (const auto& [name, data] : inputs) {
-        auto r = run_report(data, *p, pool.executor());
+        auto r = run_report(data, *p, pool.executor(), measure);
         if (!r) {
             std::cerr << "compresstest report: " << name << ": " << r.err().message << '\n';
             return 1;

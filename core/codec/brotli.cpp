@@ -16,11 +16,25 @@ constexpr std::size_t chunk_nbytes = 64 * 1024;
 // of 1 GiB or more alike, so larger inputs hint 1 GiB rather than a wrapped-around value.
 constexpr std::size_t max_size_hint_nbytes = std::size_t{1} << 30;
 
+// brotli's allocator hooks, with the meter as opaque (no meter: brotli's own malloc).
+void* meter_allocate(void* opaque, std::size_t nbytes) {
+    return static_cast<memory_meter*>(opaque)->allocate(nbytes);
+}
+void meter_release(void* opaque, void* p) {
+    static_cast<memory_meter*>(opaque)->release(p);
+}
+brotli_alloc_func alloc_of(memory_meter* meter) {
+    return meter ? meter_allocate : nullptr;
+}
+brotli_free_func free_of(memory_meter* meter) {
+    return meter ? meter_release : nullptr;
+}
+
 using encoder = library_handle<BrotliEncoderState, BrotliEncoderDestroyInstance>;
 using decoder = library_handle<BrotliDecoderState, BrotliDecoderDestroyInstance>;
 
-void brotli_compress(std::string_view in, int level, const byte_sink& sink) {
-    const encoder st(BrotliEncoderCreateInstance(nullptr, nullptr, nullptr));
+void brotli_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
+    const encoder st(BrotliEncoderCreateInstance(alloc_of(meter), free_of(meter), meter));
     if (!st) throw std::runtime_error("brotli: out of memory");
     BrotliEncoderSetParameter(st.get(), BROTLI_PARAM_QUALITY, static_cast<std::uint32_t>(level));
     // The size hint makes streaming pick the same parameters as one-shot compression.
@@ -40,8 +54,9 @@ void brotli_compress(std::string_view in, int level, const byte_sink& sink) {
     }
 }
 
-std::string brotli_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    const decoder st(BrotliDecoderCreateInstance(nullptr, nullptr, nullptr));
+std::string brotli_decompress(std::string_view in, std::size_t max_out_nbytes,
+                              memory_meter* meter) {
+    const decoder st(BrotliDecoderCreateInstance(alloc_of(meter), free_of(meter), meter));
     if (!st) throw std::runtime_error("brotli: out of memory");
     std::string out;
     std::array<std::uint8_t, chunk_nbytes> buf;
@@ -73,6 +88,8 @@ extern const codec_descriptor brotli_codec{
     .max_level = BROTLI_MAX_QUALITY,
     .compress = brotli_compress,
     .decompress = brotli_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
 };
 
 } // namespace compresstest::codecs

@@ -21,6 +21,17 @@ constexpr std::uint64_t stream_header_nbits = 32;
 constexpr std::uint64_t stream_trailer_nbits = 48 + 32;
 constexpr std::uint64_t eos_magic = 0x177245385090ull;
 
+// Routes bs's allocations through meter, if there is one.
+void use_meter(bz_stream& bs, memory_meter* meter) {
+    if (!meter) return;
+    bs.bzalloc = [](void* opaque, int n, int m) {
+        return static_cast<memory_meter*>(opaque)->allocate(static_cast<std::size_t>(n) *
+                                                            static_cast<std::size_t>(m));
+    };
+    bs.bzfree = [](void* opaque, void* p) { static_cast<memory_meter*>(opaque)->release(p); };
+    bs.opaque = meter;
+}
+
 // Hands libbz2 the next slice of rest once it has used up the previous one: avail_in is 32-bit.
 void refill(bz_stream& bs, std::string_view& rest) {
     if (bs.avail_in != 0 || rest.empty()) return;
@@ -29,8 +40,9 @@ void refill(bz_stream& bs, std::string_view& rest) {
     rest.remove_prefix(bs.avail_in);
 }
 
-void bzip2_compress(std::string_view in, int level, const byte_sink& sink) {
+void bzip2_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
     bz_stream bs{};
+    use_meter(bs, meter);
     if (BZ2_bzCompressInit(&bs, level, verbosity_quiet, work_factor_default) != BZ_OK)
         throw std::runtime_error("bzip2: BZ2_bzCompressInit failed");
     const library_handle<bz_stream, BZ2_bzCompressEnd> owner(&bs);
@@ -48,8 +60,9 @@ void bzip2_compress(std::string_view in, int level, const byte_sink& sink) {
     }
 }
 
-std::string bzip2_decompress(std::string_view in, std::size_t max_out_nbytes) {
+std::string bzip2_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
     bz_stream bs{};
+    use_meter(bs, meter);
     if (BZ2_bzDecompressInit(&bs, verbosity_quiet, 0) != BZ_OK)
         throw std::runtime_error("bzip2: BZ2_bzDecompressInit failed");
     const library_handle<bz_stream, BZ2_bzDecompressEnd> owner(&bs);
@@ -109,12 +122,10 @@ std::vector<std::string_view> bzip2_split(std::string_view in, int level) {
     return pieces;
 }
 
-// Bits one block occupies: compress the piece as a stream of its own (exactly one block),
-// then take off the stream header and the end-of-stream record. The trailer is the 48-bit
-// magic and a CRC, followed by 0..7 zero padding bits; find where the magic starts.
-std::uint64_t bzip2_piece_nbits(std::string_view piece, int level) {
-    std::string stream;
-    bzip2_compress(piece, level, [&](const char* p, std::size_t n) { stream.append(p, n); });
+// Bits one block occupies: the piece's stream of its own holds exactly one block; take off
+// the stream header and the end-of-stream record. The trailer is the 48-bit magic and a CRC,
+// followed by 0..7 zero padding bits; find where the magic starts.
+std::uint64_t bzip2_piece_nbits(std::string_view stream, int) {
     const std::uint64_t total_nbits = std::uint64_t{stream.size()} * 8;
     auto bits_at = [&](std::uint64_t bit, unsigned count) {
         std::uint64_t v = 0;
@@ -149,6 +160,8 @@ extern const codec_descriptor bzip2_codec{
     .max_level = 9,
     .compress = bzip2_compress,
     .decompress = bzip2_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
     .split = bzip2_split,
     .piece_nbits = bzip2_piece_nbits,
     .assemble_nbytes = bzip2_assemble_nbytes,

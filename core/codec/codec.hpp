@@ -1,6 +1,8 @@
 // The codec interface: one descriptor row per compression method, as plain data.
 #pragma once
 
+#include "memory_meter.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -36,11 +38,19 @@ struct codec_descriptor {
 
     // Compresses in into sink at level (already checked to be in range), whatever in's size.
     // Throws std::runtime_error if the library fails (out of memory), never for bad input.
-    void (*compress)(std::string_view in, int level, const byte_sink& sink) = nullptr;
+    // With a meter, the library allocates through it (see compress_metered).
+    void (*compress)(std::string_view in, int level, const byte_sink& sink,
+                     memory_meter* meter) = nullptr;
 
     // Decompresses in; throws std::runtime_error on corrupt, truncated or trailing input, or if
-    // the output would exceed max_out_nbytes.
-    std::string (*decompress)(std::string_view in, std::size_t max_out_nbytes) = nullptr;
+    // the output would exceed max_out_nbytes. With a meter, as compress.
+    std::string (*decompress)(std::string_view in, std::size_t max_out_nbytes,
+                              memory_meter* meter) = nullptr;
+
+    // Whether compress and decompress route all their library's heap use through a meter they
+    // are given. False where the library has no allocator hook: its peak memory is unknown.
+    bool compress_metered = false;
+    bool decompress_metered = false;
 
     // Exact-size shortcut: when set, this codec's output at level L is the output of
     // derived_from at L plus derived_overhead_nbytes (gzip = deflate + 18 bytes of header and
@@ -50,16 +60,19 @@ struct codec_descriptor {
 
     // Optional exact-size split (bzip2: its blocks are independent). When split is set:
     // split() cuts the input into pieces the codec would compress independently anyway,
-    // piece_nbits() measures one piece's exact contribution in bits (pieces may run in
-    // parallel), and assemble_nbytes() turns the sum of the pieces' bits into the size
-    // compress() would write for the whole input. Unset means "count what compress() writes".
+    // piece_nbits() takes one piece's own stream (compress() of that piece, which decompress()
+    // reads back) and gives the exact bits the piece contributes to the whole input's stream
+    // (pieces may run in parallel), and assemble_nbytes() turns the sum of the pieces' bits
+    // into the size compress() would write for the whole input. Unset means "count what
+    // compress() writes".
     std::vector<std::string_view> (*split)(std::string_view in, int level) = nullptr;
-    std::uint64_t (*piece_nbits)(std::string_view piece, int level) = nullptr;
+    std::uint64_t (*piece_nbits)(std::string_view piece_stream, int level) = nullptr;
     std::size_t (*assemble_nbytes)(std::uint64_t total_piece_nbits, int level) = nullptr;
 };
 
 // Convenience wrappers over a descriptor.
-std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level);
+std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level,
+                               memory_meter* meter = nullptr);
 std::size_t compressed_nbytes(const codec_descriptor& c, std::string_view in, int level);
 
 // --- for codec files -------------------------------------------------------------------------

@@ -1,23 +1,17 @@
 // Measured codec costs: the lookup the CPU budget uses, the built-in corpus and the calibration.
 #include "costs.hpp"
 
+#include "../cpu_time.hpp"
 #include "registry.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <ctime>
 #include <random>
 #include <stdexcept>
 
 namespace compresstest {
 namespace {
-
-double thread_cpu_ms() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
-}
 
 double costliest_measured_ns_per_byte() {
     static const double ns = [] {
@@ -219,6 +213,20 @@ double cost_ns_per_byte(const codec_descriptor& c, int level) {
     for (const auto& row : measured_costs())
         if (row.codec == base.name && row.level == level) return row.ns_per_byte;
     return costliest_measured_ns_per_byte();
+}
+
+double decompress_ns_per_byte(const codec_descriptor& c) {
+    const codec_descriptor& base = base_of(c);
+    double cheapest = costliest_measured_ns_per_byte();
+    for (const codec_descriptor* d : all_codecs()) {
+        const bool same_format =
+            &base_of(*d) == &base ||
+            (!base.content_coding.empty() && d->content_coding == base.content_coding);
+        if (!same_format) continue;
+        for (const auto& row : measured_costs())
+            if (row.codec == base_of(*d).name) cheapest = std::min(cheapest, row.ns_per_byte);
+    }
+    return cheapest;
 }
 
 std::vector<std::string> calibration_corpus(std::size_t nbytes) {

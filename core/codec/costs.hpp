@@ -29,6 +29,12 @@ std::span<const measured_cost> measured_costs();
 // costliest measured figure, so that the CPU budget still bounds it until it is measured.
 double cost_ns_per_byte(const codec_descriptor& c, int level);
 
+// Estimated single-thread CPU nanoseconds per input byte of decompressing c's output, for the
+// CPU budget. Calibration measures compression only; decompressing a format costs less than
+// compressing it at its fastest level, for every codec here, so the cheapest measured level of
+// any codec writing the same format (the same base, or the same content-coding) stands in.
+double decompress_ns_per_byte(const codec_descriptor& c);
+
 // --- calibration (`compresstest report --calibrate`) -----------------------------------------
 
 struct calibration_options {

@@ -2,6 +2,8 @@
 // needs: Debian liblz4-dev, pkg-config liblz4
 #include "codec.hpp"
 
+// LZ4F_CustomMem and the _advanced constructors are in the static-linking section.
+#define LZ4F_STATIC_LINKING_ONLY
 #include <lz4frame.h>
 #include <lz4hc.h>
 
@@ -17,18 +19,28 @@ constexpr std::size_t chunk_nbytes = 64 * 1024;
 using compression_context = library_handle<LZ4F_cctx, LZ4F_freeCompressionContext>;
 using decompression_context = library_handle<LZ4F_dctx, LZ4F_freeDecompressionContext>;
 
+// The library's allocator, or meter's if there is one (calloc left to alloc + memset).
+LZ4F_CustomMem memory_of(memory_meter* meter) {
+    if (!meter) return LZ4F_defaultCMem;
+    return {[](void* opaque, std::size_t nbytes) {
+                return static_cast<memory_meter*>(opaque)->allocate(nbytes);
+            },
+            nullptr, [](void* opaque, void* p) { static_cast<memory_meter*>(opaque)->release(p); },
+            meter};
+}
+
 std::size_t checked(std::size_t rc) {
     if (LZ4F_isError(rc)) throw std::runtime_error(std::string("lz4: ") + LZ4F_getErrorName(rc));
     return rc;
 }
 
-void lz4_compress(std::string_view in, int level, const byte_sink& sink) {
+void lz4_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
     LZ4F_preferences_t prefs{};
     prefs.compressionLevel = level;
     prefs.frameInfo.contentSize = in.size();
-    LZ4F_cctx* created = nullptr;
-    checked(LZ4F_createCompressionContext(&created, LZ4F_VERSION));
-    const compression_context cctx(created);
+    const compression_context cctx(
+        LZ4F_createCompressionContext_advanced(memory_of(meter), LZ4F_VERSION));
+    if (!cctx) throw std::runtime_error("lz4: out of memory");
     std::vector<char> out(LZ4F_compressBound(chunk_nbytes, &prefs));
     sink(out.data(), checked(LZ4F_compressBegin(cctx.get(), out.data(), out.size(), &prefs)));
     for (std::size_t offset = 0; offset < in.size(); offset += chunk_nbytes) {
@@ -39,10 +51,10 @@ void lz4_compress(std::string_view in, int level, const byte_sink& sink) {
     sink(out.data(), checked(LZ4F_compressEnd(cctx.get(), out.data(), out.size(), nullptr)));
 }
 
-std::string lz4_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    LZ4F_dctx* created = nullptr;
-    checked(LZ4F_createDecompressionContext(&created, LZ4F_VERSION));
-    const decompression_context dctx(created);
+std::string lz4_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+    const decompression_context dctx(
+        LZ4F_createDecompressionContext_advanced(memory_of(meter), LZ4F_VERSION));
+    if (!dctx) throw std::runtime_error("lz4: out of memory");
     std::string out;
     std::array<char, chunk_nbytes> buf;
     const char* next = in.data();
@@ -73,6 +85,8 @@ extern const codec_descriptor lz4_codec{
     .max_level = LZ4HC_CLEVEL_MAX,
     .compress = lz4_compress,
     .decompress = lz4_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
 };
 
 } // namespace compresstest::codecs

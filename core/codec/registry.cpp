@@ -68,15 +68,18 @@ const codec_descriptor& base_of(const codec_descriptor& c) {
     return c.derived_from ? *c.derived_from : c;
 }
 
-std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level) {
+std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level,
+                               memory_meter* meter) {
     std::string out;
-    c.compress(in, level, [&](const char* p, std::size_t n) { out.append(p, n); });
+    c.compress(
+        in, level, [&](const char* p, std::size_t n) { out.append(p, n); }, meter);
     return out;
 }
 
 std::size_t compressed_nbytes(const codec_descriptor& c, std::string_view in, int level) {
     std::size_t n = 0;
-    c.compress(in, level, [&](const char*, std::size_t k) { n += k; });
+    c.compress(
+        in, level, [&](const char*, std::size_t k) { n += k; }, nullptr);
     return n;
 }
 

@@ -13,6 +13,14 @@ namespace {
 constexpr std::size_t chunk_nbytes = 64 * 1024;
 constexpr std::uint32_t decoder_flags = 0; // one .xz stream: trailing bytes are an error
 
+// liblzma's allocator hooks, with the meter as opaque.
+lzma_allocator allocator_of(memory_meter& meter) {
+    return {[](void* opaque, std::size_t nmemb, std::size_t size) {
+                return static_cast<memory_meter*>(opaque)->allocate(nmemb * size);
+            },
+            [](void* opaque, void* p) { static_cast<memory_meter*>(opaque)->release(p); }, &meter};
+}
+
 // Runs strm over all of in to the end of the stream. The caller's handle frees strm on every
 // path, a throwing sink (an output limit) included.
 void run_lzma(lzma_stream& strm, std::string_view in, const byte_sink& sink) {
@@ -31,16 +39,21 @@ void run_lzma(lzma_stream& strm, std::string_view in, const byte_sink& sink) {
     if (strm.avail_in != 0) throw std::runtime_error("xz: trailing bytes after the stream");
 }
 
-void xz_compress(std::string_view in, int level, const byte_sink& sink) {
+void xz_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
     lzma_stream strm = LZMA_STREAM_INIT;
+    // Declared before the stream's handle, so it outlives lzma_end's frees.
+    const lzma_allocator allocator = meter ? allocator_of(*meter) : lzma_allocator{};
+    if (meter) strm.allocator = &allocator;
     if (lzma_easy_encoder(&strm, static_cast<std::uint32_t>(level), LZMA_CHECK_CRC64) != LZMA_OK)
         throw std::runtime_error("xz: encoder init failed");
     const library_handle<lzma_stream, lzma_end> owner(&strm);
     run_lzma(strm, in, sink);
 }
 
-std::string xz_decompress(std::string_view in, std::size_t max_out_nbytes) {
+std::string xz_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
     lzma_stream strm = LZMA_STREAM_INIT;
+    const lzma_allocator allocator = meter ? allocator_of(*meter) : lzma_allocator{};
+    if (meter) strm.allocator = &allocator;
     if (lzma_stream_decoder(&strm, UINT64_MAX, decoder_flags) != LZMA_OK)
         throw std::runtime_error("xz: decoder init failed");
     const library_handle<lzma_stream, lzma_end> owner(&strm);
@@ -62,6 +75,8 @@ extern const codec_descriptor xz_codec{
     .max_level = 9,
     .compress = xz_compress,
     .decompress = xz_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
 };
 
 } // namespace compresstest::codecs

@@ -18,6 +18,16 @@ constexpr int window_bits_auto_detect = 15 + 32; // zlib or gzip, by header
 constexpr int mem_level_default = 8;             // zlib's default, as web servers use it
 constexpr std::size_t chunk_nbytes = 64 * 1024;
 
+// Routes zs's allocations through meter, if there is one.
+void use_meter(z_stream& zs, memory_meter* meter) {
+    if (!meter) return;
+    zs.zalloc = [](voidpf opaque, uInt items, uInt size) -> voidpf {
+        return static_cast<memory_meter*>(opaque)->allocate(std::size_t{items} * size);
+    };
+    zs.zfree = [](voidpf opaque, voidpf p) { static_cast<memory_meter*>(opaque)->release(p); };
+    zs.opaque = meter;
+}
+
 // Hands zlib the next slice of rest once it has used up the previous one: avail_in is 32-bit.
 void refill(z_stream& zs, std::string_view& rest) {
     if (zs.avail_in != 0 || rest.empty()) return;
@@ -26,8 +36,10 @@ void refill(z_stream& zs, std::string_view& rest) {
     rest.remove_prefix(zs.avail_in);
 }
 
-void deflate_with(std::string_view in, int level, int window_bits, const byte_sink& sink) {
+void deflate_with(std::string_view in, int level, int window_bits, const byte_sink& sink,
+                  memory_meter* meter) {
     z_stream zs{};
+    use_meter(zs, meter);
     if (deflateInit2(&zs, level, Z_DEFLATED, window_bits, mem_level_default, Z_DEFAULT_STRATEGY) !=
         Z_OK)
         throw std::runtime_error("zlib: deflateInit2 failed");
@@ -46,8 +58,10 @@ void deflate_with(std::string_view in, int level, int window_bits, const byte_si
     }
 }
 
-std::string inflate_with(std::string_view in, std::size_t max_out_nbytes, int window_bits) {
+std::string inflate_with(std::string_view in, std::size_t max_out_nbytes, int window_bits,
+                         memory_meter* meter) {
     z_stream zs{};
+    use_meter(zs, meter);
     if (inflateInit2(&zs, window_bits) != Z_OK) throw std::runtime_error("zlib: inflateInit2");
     const library_handle<z_stream, inflateEnd> owner(&zs);
     std::string out;
@@ -70,23 +84,24 @@ std::string inflate_with(std::string_view in, std::size_t max_out_nbytes, int wi
     return out;
 }
 
-void deflate_compress(std::string_view in, int level, const byte_sink& sink) {
-    deflate_with(in, level, window_bits_raw, sink);
+void deflate_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
+    deflate_with(in, level, window_bits_raw, sink, meter);
 }
-void zlib_compress(std::string_view in, int level, const byte_sink& sink) {
-    deflate_with(in, level, window_bits_zlib, sink);
+void zlib_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
+    deflate_with(in, level, window_bits_zlib, sink, meter);
 }
-void gzip_compress(std::string_view in, int level, const byte_sink& sink) {
-    deflate_with(in, level, window_bits_gzip, sink);
+void gzip_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
+    deflate_with(in, level, window_bits_gzip, sink, meter);
 }
-std::string deflate_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    return inflate_with(in, max_out_nbytes, window_bits_raw);
+std::string deflate_decompress(std::string_view in, std::size_t max_out_nbytes,
+                               memory_meter* meter) {
+    return inflate_with(in, max_out_nbytes, window_bits_raw, meter);
 }
-std::string zlib_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    return inflate_with(in, max_out_nbytes, window_bits_zlib);
+std::string zlib_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+    return inflate_with(in, max_out_nbytes, window_bits_zlib, meter);
 }
-std::string gzip_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    return inflate_with(in, max_out_nbytes, window_bits_auto_detect);
+std::string gzip_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+    return inflate_with(in, max_out_nbytes, window_bits_auto_detect, meter);
 }
 
 } // namespace
@@ -99,6 +114,8 @@ extern const codec_descriptor deflate_codec{
     .max_level = 9,
     .compress = deflate_compress,
     .decompress = deflate_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
 };
 // RFC 9110 §8.4.1.2: the "deflate" content-coding is the zlib format.
 extern const codec_descriptor zlib_codec{
@@ -110,6 +127,8 @@ extern const codec_descriptor zlib_codec{
     .max_level = 9,
     .compress = zlib_compress,
     .decompress = zlib_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
     .derived_from = &deflate_codec,
     .derived_overhead_nbytes = 6, // 2-byte header + Adler-32
 };
@@ -122,6 +141,8 @@ extern const codec_descriptor gzip_codec{
     .max_level = 9,
     .compress = gzip_compress,
     .decompress = gzip_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
     .derived_from = &deflate_codec,
     .derived_overhead_nbytes = 18, // 10-byte header + CRC-32 + ISIZE
 };

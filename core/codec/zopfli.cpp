@@ -20,7 +20,8 @@ void free_output(unsigned char* out) {
     std::free(out);
 }
 
-void zopfli_compress(std::string_view in, int level, const byte_sink& sink) {
+// Zopfli allocates with malloc directly and has no allocator hook: no meter.
+void zopfli_compress(std::string_view in, int level, const byte_sink& sink, memory_meter*) {
     ZopfliOptions options;
     ZopfliInitOptions(&options);
     options.numiterations = level;
@@ -33,8 +34,9 @@ void zopfli_compress(std::string_view in, int level, const byte_sink& sink) {
     sink(reinterpret_cast<const char*>(out), out_nbytes);
 }
 
-std::string zopfli_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    return gzip_codec.decompress(in, max_out_nbytes);
+std::string zopfli_decompress(std::string_view in, std::size_t max_out_nbytes,
+                              memory_meter* meter) {
+    return gzip_codec.decompress(in, max_out_nbytes, meter);
 }
 
 } // namespace
@@ -48,6 +50,7 @@ extern const codec_descriptor zopfli_codec{
     .max_level = 15, // each further iteration costs as much CPU and saves a few bytes per 100 kB
     .compress = zopfli_compress,
     .decompress = zopfli_decompress,
+    .decompress_metered = true,
 };
 
 } // namespace compresstest::codecs

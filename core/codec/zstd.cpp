@@ -2,6 +2,8 @@
 // needs: Debian libzstd-dev, pkg-config libzstd
 #include "codec.hpp"
 
+// ZSTD_customMem and the _advanced constructors are in the static-linking section.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <array>
@@ -15,13 +17,22 @@ constexpr std::size_t chunk_nbytes = 64 * 1024;
 using compression_context = library_handle<ZSTD_CCtx, ZSTD_freeCCtx>;
 using decompression_context = library_handle<ZSTD_DCtx, ZSTD_freeDCtx>;
 
+// The library's allocator, or meter's if there is one.
+ZSTD_customMem memory_of(memory_meter* meter) {
+    if (!meter) return ZSTD_defaultCMem;
+    return {[](void* opaque, std::size_t nbytes) {
+                return static_cast<memory_meter*>(opaque)->allocate(nbytes);
+            },
+            [](void* opaque, void* p) { static_cast<memory_meter*>(opaque)->release(p); }, meter};
+}
+
 std::size_t checked(std::size_t rc) {
     if (ZSTD_isError(rc)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(rc));
     return rc;
 }
 
-void zstd_compress(std::string_view in, int level, const byte_sink& sink) {
-    const compression_context cctx(ZSTD_createCCtx());
+void zstd_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
+    const compression_context cctx(ZSTD_createCCtx_advanced(memory_of(meter)));
     if (!cctx) throw std::runtime_error("zstd: out of memory");
     checked(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level));
     // Declaring the size up front lets zstd size its window as the one-shot API would.
@@ -36,8 +47,8 @@ void zstd_compress(std::string_view in, int level, const byte_sink& sink) {
     } while (remaining != 0);
 }
 
-std::string zstd_decompress(std::string_view in, std::size_t max_out_nbytes) {
-    const decompression_context dctx(ZSTD_createDCtx());
+std::string zstd_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+    const decompression_context dctx(ZSTD_createDCtx_advanced(memory_of(meter)));
     if (!dctx) throw std::runtime_error("zstd: out of memory");
     std::string out;
     std::array<char, chunk_nbytes> buf;
@@ -66,6 +77,8 @@ extern const codec_descriptor zstd_codec{
     .max_level = 22,
     .compress = zstd_compress,
     .decompress = zstd_decompress,
+    .compress_metered = true,
+    .decompress_metered = true,
 };
 
 } // namespace compresstest::codecs

@@ -54,13 +54,28 @@ TEST_P(every_codec_and_level, round_trips_and_counts_what_it_writes) {
     for (const auto& in : compressible) {
         const std::string packed = compress_to_string(*codec, in, level);
         EXPECT_LT(packed.size(), in.size() / 2) << codec->name << ':' << level;
-        EXPECT_EQ(codec->decompress(packed, in.size()), in) << codec->name << ':' << level;
+        EXPECT_EQ(codec->decompress(packed, in.size(), nullptr), in) << codec->name << ':' << level;
     }
     for (const auto& in : incompressible)
-        EXPECT_EQ(codec->decompress(compress_to_string(*codec, in, level), in.size()), in)
+        EXPECT_EQ(codec->decompress(compress_to_string(*codec, in, level), in.size(), nullptr), in)
             << codec->name << ':' << level << " on " << in.size() << " bytes";
     EXPECT_EQ(compressed_nbytes(*codec, compressible[0], level),
               compress_to_string(*codec, compressible[0], level).size());
+}
+
+// Through its hooks, a metered library's heap use is seen from its first allocation to its last
+// free: a peak above zero, nothing live afterwards (a missed hook would unbalance the count or
+// crash, as release() reads a header only allocate() writes).
+TEST_P(every_codec_and_level, meters_its_heap_use_and_frees_it_all) {
+    const auto [codec, level] = GetParam();
+    const std::string in = text_bytes(test_input_nbytes(*codec, level), 8);
+    memory_meter compress_meter, decompress_meter;
+    const std::string packed = compress_to_string(*codec, in, level, &compress_meter);
+    EXPECT_EQ(codec->decompress(packed, in.size(), &decompress_meter), in);
+    EXPECT_EQ(compress_meter.peak_nbytes() > 0, codec->compress_metered);
+    EXPECT_EQ(decompress_meter.peak_nbytes() > 0, codec->decompress_metered);
+    EXPECT_EQ(compress_meter.live_nbytes(), 0u);
+    EXPECT_EQ(decompress_meter.live_nbytes(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(registry, every_codec_and_level, ::testing::ValuesIn(every_codec_level()),
@@ -73,11 +88,12 @@ TEST(decompress, refuses_output_over_the_limit_and_truncated_or_trailing_input) 
     const std::string in = text_bytes(10'000, 4);
     for (const codec_descriptor* c : all_codecs()) {
         const std::string packed = compress_to_string(*c, in, c->default_level);
-        EXPECT_THROW(c->decompress(packed, in.size() - 1), std::runtime_error) << c->name;
-        EXPECT_THROW(c->decompress(packed.substr(0, packed.size() / 2), in.size()),
+        EXPECT_THROW(c->decompress(packed, in.size() - 1, nullptr), std::runtime_error) << c->name;
+        EXPECT_THROW(c->decompress(packed.substr(0, packed.size() / 2), in.size(), nullptr),
                      std::runtime_error)
             << c->name;
-        EXPECT_THROW(c->decompress(packed + "junk", in.size()), std::runtime_error) << c->name;
+        EXPECT_THROW(c->decompress(packed + "junk", in.size(), nullptr), std::runtime_error)
+            << c->name;
     }
 }
 
@@ -90,11 +106,13 @@ TEST(compress, a_throwing_sink_propagates_and_leaks_nothing) {
     for (const codec_descriptor* c : all_codecs())
         for (int level : {c->min_level, c->default_level}) {
             int calls = 0;
-            EXPECT_THROW(c->compress(in.substr(0, test_input_nbytes(*c, level)), level,
-                                     [&](const char*, std::size_t) {
-                                         ++calls;
-                                         throw sink_failure{};
-                                     }),
+            EXPECT_THROW(c->compress(
+                             in.substr(0, test_input_nbytes(*c, level)), level,
+                             [&](const char*, std::size_t) {
+                                 ++calls;
+                                 throw sink_failure{};
+                             },
+                             nullptr),
                          sink_failure)
                 << c->name << ':' << level;
             EXPECT_EQ(calls, 1) << c->name << ':' << level;
@@ -226,7 +244,7 @@ TEST(derived_sizes, equal_the_base_plus_the_framing_at_every_level) {
 std::size_t size_from_pieces(const codec_descriptor& c, const std::string& in, int level) {
     std::uint64_t nbits = 0;
     for (auto piece : c.split(in, level))
-        nbits += c.piece_nbits(piece, level);
+        nbits += c.piece_nbits(compress_to_string(c, piece, level), level);
     return c.assemble_nbytes(nbits, level);
 }
 
