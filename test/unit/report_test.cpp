@@ -158,9 +158,12 @@ TEST(report, pareto_flags_mark_exactly_the_entries_no_other_beats_on_size_and_sp
     auto r = run_report(in, low_and_default_levels(), pool.executor(), {.timing_floor_ms = 1});
     ASSERT_TRUE(r) << r.err().message;
     using flag = bool entry_result::*;
-    for (auto [op, on] : {std::pair<timing entry_result::*, flag>{&entry_result::compress,
-                                                                  &entry_result::pareto_compress},
-                          {&entry_result::decompress, &entry_result::pareto_decompress}}) {
+    for (const auto& pair : {std::pair<timing entry_result::*, flag>{
+                                 &entry_result::compress, &entry_result::pareto_compress},
+                             {&entry_result::decompress, &entry_result::pareto_decompress}}) {
+        // Plain variables, not a structured binding: clang 14 cannot capture those.
+        const auto op = pair.first;
+        const auto on = pair.second;
         auto ms = [op](const entry_result& e) { return (e.*op).median_ms; };
         auto beats = [&](const entry_result& a, const entry_result& b) {
             return a.size <= b.size && ms(a) <= ms(b) && (a.size < b.size || ms(a) < ms(b));
