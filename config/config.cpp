@@ -117,6 +117,15 @@ const std::vector<option_row>& rows() {
              return std::nullopt;
          },
          [](const config& c) { return c.compute_priority; }},
+        {"timing-floor-ms",
+         "CPU milliseconds each entry's compression and decompression are repeated to (0 = once)",
+         [](config& c, const std::string& s) -> std::optional<std::string> {
+             auto v = to_number<double>(s);
+             if (!v || !(*v >= 0) || *v > 10'000) return "milliseconds from 0 to 10000";
+             c.timing_floor_ms = *v;
+             return std::nullopt;
+         },
+         [](const config& c) { return fmt::format("{}", c.timing_floor_ms); }},
         switch_option("pin-compute-threads",
                       "pin compression thread i to the i-th CPU the process may use: on or off",
                       &config::pin_compute_threads),

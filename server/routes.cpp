@@ -313,7 +313,8 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
     if (!p) return job->fail(p.err());
     if (path_of(job->req.target()) == "/")
         p = with_original_entries(*p); // the original client's keys
-    const double cost_ms = estimate_cpu_ms(*p, in->data.size());
+    const measure_options measure{.timing_floor_ms = a.cfg.timing_floor_ms};
+    const double cost_ms = estimate_cpu_ms(*p, in->data.size(), measure);
     if (cost_ms > a.cfg.max_panel_cpu_ms)
         return job->fail({error_kind::unprocessable,
                           "these codec levels would take about " +
@@ -330,7 +331,7 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
         } catch (const std::exception& ex) {
             job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
         }
-    });
+    }, measure);
 }
 
 void report_route(app& a, request&& req, std::string_view client, reply_handler done) {
