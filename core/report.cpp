@@ -4,6 +4,8 @@
 #include "codec/costs.hpp"
 #include "codec/registry.hpp"
 #include "cpu_time.hpp"
+#include "text.hpp"
+#include "wire.hpp"
 
 #include <fmt/format.h>
 
@@ -422,19 +424,54 @@ std::string to_json(const entry_result& e, std::size_t original_nbytes) {
     // Codec names come from the registry: plain identifiers, nothing to escape. Times keep
     // three decimals: a run on a small input takes microseconds.
     return fmt::format(
-        R"({{"codec":"{}","level":{},"size":{},"ratio":{:.4f},"compress_ms":{:.3f},)"
+        R"({{"codec":"{}","level":{},"size":{},"ratio":{},"compress_ms":{:.3f},)"
         R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
         R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
         R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{},)"
-        R"("pareto":{{"compress":{},"decompress":{}}}}})",
-        e.codec->name, e.level, e.size, original > 0 ? static_cast<double>(e.size) / original : 0.0,
+        R"("pareto":{{"compress":{},"decompress":{}}}{}}})",
+        e.codec->name, e.level, e.size,
+        original > 0 ? fmt::format("{:.4f}", static_cast<double>(e.size) / original) : "null",
         e.compress.median_ms, e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms,
         e.compress.runs, e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
         or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes), e.pareto_compress,
-        e.pareto_decompress);
+        e.pareto_decompress,
+        e.codec->content_coding.empty()
+            ? std::string()
+            : ",\"wire\":" + wire::to_json(wire::figures_of(wire::report_content_type,
+                                                             e.codec->content_coding, e.size)));
 }
 
-std::string to_json(const report& r) {
+std::string wire_json(const report& r, std::optional<std::string_view> accept_encoding) {
+    // The unencoded body first: among equals, the choice keeps the earliest.
+    std::vector<wire::candidate> candidates{
+        {"identity", wire::response_nbytes(wire::report_content_type, "", r.original_size)}};
+    std::vector<const entry_result*> entries{nullptr};
+    for (const auto& e : r.results)
+        if (!e.codec->content_coding.empty()) {
+            candidates.push_back({e.codec->content_coding,
+                                  wire::response_nbytes(wire::report_content_type,
+                                                        e.codec->content_coding, e.size)});
+            entries.push_back(&e);
+        }
+    std::string chosen = "null";
+    if (const auto i = wire::choose(accept_encoding, candidates)) {
+        const auto* e = entries[*i];
+        const auto f = wire::figures_of(wire::report_content_type,
+                                        e ? e->codec->content_coding : "identity",
+                                        e ? e->size : r.original_size);
+        chosen = fmt::format(R"({{"codec":{},"level":{},{})",
+                             e ? "\"" + std::string(e->codec->name) + "\"" : "null",
+                             e ? std::to_string(e->level) : "null", wire::to_json(f).substr(1));
+    }
+    // The header is the client's: escaped as any JSON string.
+    return fmt::format(
+        R"({{"accept_encoding":{},"identity":{},"chosen":{}}})",
+        accept_encoding ? text::json_string(*accept_encoding) : "null",
+        wire::to_json(wire::figures_of(wire::report_content_type, "identity", r.original_size)),
+        chosen);
+}
+
+std::string to_json(const report& r, std::optional<std::string_view> accept_encoding) {
     std::string out = fmt::format(R"({{"original_size":{},)", r.original_size);
     for (const auto& k : original_keys)
         if (auto n = size_of(r, k.codec, k.level))
@@ -442,7 +479,8 @@ std::string to_json(const report& r) {
     out += R"("results":[)";
     for (std::size_t i = 0; i < r.results.size(); ++i)
         out += (i ? "," : "") + to_json(r.results[i], r.original_size);
-    fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f}}})", r.elapsed_ms);
+    fmt::format_to(std::back_inserter(out), R"(],"elapsed_ms":{:.1f},"wire":{}}})", r.elapsed_ms,
+                   wire_json(r, accept_encoding));
     return out;
 }
 

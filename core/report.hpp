@@ -128,6 +128,12 @@ std::string to_json(const entry_result& e, std::size_t original_nbytes);
 // compress_mb_s and decompress_mb_s (input MB, 10^6 bytes, per CPU second of the median run;
 // null when the median is 0), verified, compress_peak_bytes and decompress_peak_bytes (null
 // where the library has no allocator hook), pareto {compress, decompress}.
-std::string to_json(const report& r);
+//
+// wire: what serving the input would cost (core/wire.hpp). identity is the unencoded body;
+// chosen is the entry (or identity, codec and level null) a server honouring accept_encoding
+// would send, null when the client refuses all; each entry whose codec is an HTTP
+// content-coding has its own "wire". accept_encoding absent: the client sent no header, which
+// accepts every coding.
+std::string to_json(const report& r, std::optional<std::string_view> accept_encoding = {});
 
 } // namespace compresstest

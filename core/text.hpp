@@ -99,6 +99,26 @@ inline std::string to_valid_utf8(std::string_view s) {
     return out;
 }
 
+// s as a JSON string literal, quotes included: valid UTF-8 (to_valid_utf8), with the quote,
+// the backslash and control characters escaped.
+inline std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : to_valid_utf8(s)) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            constexpr char hex[] = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[(c >> 4) & 0xf];
+            out += hex[c & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    return out + '"';
+}
+
 // At most max_nbytes of s with every byte outside visible ASCII as '?', so a log line built
 // from what a client sent is always one line of text.
 inline std::string printable(std::string_view s, std::size_t max_nbytes) {

@@ -9,7 +9,7 @@
 namespace compresstest {
 
 app::app(config c)
-    : cfg(std::move(c)), codecs_json(compresstest::codecs_json(cfg)),
+    : cfg(std::move(c)), codecs_document("/api/codecs", codecs_json(cfg)),
       compute_(thread_count(cfg.compute_threads), compute_thread_start(cfg)),
       capacity_(compute_.size() + cfg.queue_length) {}
 

@@ -1,6 +1,7 @@
 // The application's shared state: config, compute pool, admission and metrics.
 #pragma once
 
+#include "codecs_json.hpp"
 #include "config/config.hpp"
 #include "metrics.hpp"
 #include "thread_pool.hpp"
@@ -25,7 +26,7 @@ public:
 
     const config cfg;
     metrics stats;
-    const std::string codecs_json; // the /api/codecs body, built once
+    const built_document codecs_document; // /api/codecs, built once
 
     // Admission for reports: at most compute threads + queue_length running or waiting, and at
     // most cfg.max_reports_per_client of them from one client (0: no such cap). release(client)

@@ -21,6 +21,7 @@ void reply_stream::push(std::string piece) {
 void reply_stream::finish() {
     std::unique_lock lock(mutex_);
     finished_ = true;
+    finished_cv_.notify_all();
     notify_unlocked(lock);
 }
 
@@ -29,6 +30,15 @@ bool reply_stream::drain(std::string& out) {
     out += pending_;
     pending_.clear();
     return finished_;
+}
+
+bool reply_stream::wait_finished(std::optional<std::chrono::system_clock::time_point> deadline) {
+    std::unique_lock lock(mutex_);
+    if (!deadline) {
+        finished_cv_.wait(lock, [this] { return finished_; });
+        return true;
+    }
+    return finished_cv_.wait_until(lock, *deadline, [this] { return finished_; });
 }
 
 void reply_stream::notify_unlocked(std::unique_lock<std::mutex>& lock) {

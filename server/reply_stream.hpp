@@ -2,8 +2,11 @@
 // arrives.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace compresstest {
@@ -20,6 +23,9 @@ public:
     void finish();
     // Appends what has arrived to out; true when the stream is finished and nothing is left.
     bool drain(std::string& out);
+    // For a consumer with no event loop (the Lambda face answers with the whole body): blocks
+    // until finish() (true) or the deadline (false; none = no deadline).
+    bool wait_finished(std::optional<std::chrono::system_clock::time_point> deadline);
 
 private:
     void notify_unlocked(std::unique_lock<std::mutex>& lock);
@@ -27,6 +33,7 @@ private:
     std::mutex mutex_;
     std::string pending_;
     bool finished_ = false;
+    std::condition_variable finished_cv_;
     std::function<void()> notify_;
 };
 

@@ -7,12 +7,16 @@
 #include "report.hpp"
 #include "text.hpp"
 #include "tinysite.hpp"
+#include "wire.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
+#include <fmt/format.h>
 
+#include <atomic>
 #include <charconv>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 
 namespace compresstest {
@@ -54,30 +58,12 @@ std::string_view media_type(std::string_view content_type) {
     return text::trim_ows(content_type.substr(0, content_type.find(';')));
 }
 
-// The q-value the client gives coding in Accept-Encoding (RFC 9110 §12.5.3): the coding's
-// own entry, else "*", else 0. With no header at all RFC 9110 allows any coding; TinySite
-// relies on that (as the original did), while assets play safe and send identity.
+// The q-value the client gives coding in Accept-Encoding (wire::accepted_q). With no header
+// at all RFC 9110 allows any coding; TinySite relies on that (as the original did), while
+// assets play safe and send identity.
 double accept_q(const request& req, std::string_view coding, double when_absent) {
     auto it = req.find(http::field::accept_encoding);
-    if (it == req.end()) return when_absent;
-    double star = -1, own = -1;
-    std::string_view v = it->value();
-    while (!v.empty()) {
-        auto item = v.substr(0, v.find(','));
-        v.remove_prefix(std::min(v.size(), item.size() + 1));
-        auto name = media_type(item); // same trimming rules: token before ';'
-        double q = 1;
-        if (auto semi = item.find(';'); semi != std::string_view::npos) {
-            auto param = text::trim_ows(item.substr(semi + 1));
-            if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
-                q = std::atof(std::string(param.substr(2)).c_str());
-        }
-        if (text::iequals(name, coding))
-            own = q;
-        else if (name == "*")
-            star = q;
-    }
-    return own >= 0 ? own : star >= 0 ? star : 0;
+    return it == req.end() ? when_absent : wire::accepted_q(it->value(), coding);
 }
 
 response make_response(const request& req, http::status status, std::string_view content_type,
@@ -101,6 +87,7 @@ reply from_error(const request& req, const app& a, const error& e, std::string_v
 }
 
 std::string_view content_type_of(std::string_view path) {
+    if (path.starts_with("/api/")) return "application/json";
     if (path.ends_with(".js")) return "text/javascript; charset=utf-8";
     if (path.ends_with(".css")) return "text/css; charset=utf-8";
     return "text/html; charset=utf-8";
@@ -158,7 +145,7 @@ reply tiny_route(app&, const request& req) {
 }
 
 reply codecs_route(app& a, const request& req) {
-    return {make_response(req, http::status::ok, "application/json", a.codecs_json), {}};
+    return serve_file(req, a.codecs_document.file);
 }
 
 reply healthz_route(app& a, const request& req) {
@@ -248,6 +235,9 @@ error over_share_error(const app& a) {
 struct report_input {
     std::string_view data;
     std::string codecs; // panel spec; empty = default panel
+    // For the wire view: the accept_encoding field or parameter, else the request's
+    // Accept-Encoding; none when neither is there.
+    std::optional<std::string> accept_encoding;
 };
 
 result<report_input> extract_input(const app& a, const request& req) {
@@ -273,15 +263,24 @@ result<report_input> extract_input(const app& a, const request& req) {
                          "field"};
         in.data = has_file ? file->data : text_field->data;
         if (const auto* codecs = form->find("codecs")) in.codecs = std::string(codecs->data);
+        if (const auto* ae = form->find("accept_encoding"))
+            in.accept_encoding = std::string(ae->data);
     }
-    if (in.codecs.empty()) {
+    if (in.codecs.empty() || !in.accept_encoding) {
         auto url = boost::urls::parse_origin_form(req.target());
         if (!url)
             return error{error_kind::bad_request, "the request target is not a valid URL path"};
         auto params = url->params();
-        if (auto it = params.find("codecs"); it != params.end() && (*it).has_value)
+        if (auto it = params.find("codecs");
+            in.codecs.empty() && it != params.end() && (*it).has_value)
             in.codecs = (*it).value;
+        if (auto it = params.find("accept_encoding");
+            !in.accept_encoding && it != params.end() && (*it).has_value)
+            in.accept_encoding = (*it).value;
     }
+    if (!in.accept_encoding)
+        if (auto it = req.find(http::field::accept_encoding); it != req.end())
+            in.accept_encoding = std::string(it->value());
     if (in.data.size() > a.cfg.max_input_nbytes)
         return error{error_kind::too_large, "the input is " + std::to_string(in.data.size()) +
                                                 " bytes; the limit is " +
@@ -301,14 +300,87 @@ struct report_job {
         a.release(client);
         done(std::move(r));
     }
-    void fail(const error& e) { answer(from_error(req, a, e)); }
+    void fail(const error& e) {
+        log_if_internal(e);
+        answer(from_error(req, a, e));
+    }
+    // An internal error is our bug (a round trip that does not match, a library failing):
+    // the client gets a 500 and the log the whole message.
+    static void log_if_internal(const error& e) {
+        if (e.kind == error_kind::internal)
+            std::cerr << fmt::format("compresstest: report: {}\n", e.message);
+    }
 };
+
+// Accept lists application/x-ndjson with a q-value above 0.
+bool wants_ndjson(const request& req) {
+    for (auto [it, end] = req.equal_range(http::field::accept); it != end; ++it)
+        for (std::string_view list = it->value(); !list.empty();) {
+            const auto comma = list.find(',');
+            const auto item = list.substr(0, comma);
+            list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+            if (!text::iequals(media_type(item), "application/x-ndjson")) continue;
+            const auto q = item.find(";q=");
+            if (q == std::string_view::npos || text::trim_ows(item.substr(q + 3)) != "0")
+                return true;
+        }
+    return false;
+}
+
+// The report as NDJSON: the answer's head goes at once, then a start line, one line per entry
+// as it finishes (from whichever compute thread finished it), and the report or an error as
+// the last line. The admission is given back when the last line is written.
+void stream_report(const std::shared_ptr<report_job>& job, std::shared_ptr<report_input> in,
+                   const panel& p, const measure_options& measure) {
+    auto stream = std::make_shared<reply_stream>();
+    auto head = make_response(job->req, http::status::ok, "application/x-ndjson", {});
+    head.set(http::field::cache_control, "no-store");
+    job->done({std::move(head), {}, stream});
+    std::string start = fmt::format(R"({{"type":"start","original_size":{},"total":{},"entries":[)",
+                                    in->data.size(), p.size());
+    for (std::size_t i = 0; i < p.size(); ++i)
+        fmt::format_to(std::back_inserter(start), R"({}{{"codec":"{}","level":{}}})",
+                       i ? "," : "", p[i].codec->name, p[i].level);
+    stream->push(start + "]}\n");
+    auto finished = std::make_shared<std::atomic<std::size_t>>(0);
+    const std::size_t total = p.size();
+    auto on_entry = [stream, in, finished, total](const entry_result& e) {
+        const std::size_t k = ++*finished;
+        stream->push(fmt::format(R"({{"type":"entry","done":{},"total":{},"entry":{}}})", k,
+                                 total, to_json(e, in->data.size())) +
+                     "\n");
+    };
+    auto end = [job, stream](std::string last_line) {
+        stream->push(std::move(last_line) + "\n");
+        stream->finish();
+        job->a.release(job->client);
+    };
+    run_report_async(
+        in->data, p, job->a.compute().executor(),
+        [job, in, end](result<report> r) {
+            try {
+                if (!r) {
+                    report_job::log_if_internal(r.err());
+                    return end(fmt::format(
+                        R"({{"type":"error","error":{},"status":{}}})",
+                        text::json_string(r.err().message),
+                        static_cast<unsigned>(status_of(r.err().kind))));
+                }
+                end(R"({"type":"report","report":)" + to_json(*r, in->accept_encoding) + "}");
+            } catch (const std::exception& ex) {
+                end(fmt::format(R"({{"type":"error","error":{},"status":500}})",
+                                text::json_string(std::string("the report failed: ") + ex.what())));
+            }
+        },
+        measure, on_entry);
+}
 
 // On a compute thread: parse the body, check the panel and its CPU budget, fan the codecs out.
 void prepare_report(const std::shared_ptr<report_job>& job) {
     app& a = job->a;
-    auto in = extract_input(a, job->req);
-    if (!in) return job->fail(in.err());
+    auto extracted = extract_input(a, job->req);
+    if (!extracted) return job->fail(extracted.err());
+    auto in = std::make_shared<report_input>(std::move(*extracted));
     auto p = in->codecs.empty() ? result<panel>(default_panel()) : parse_panel(in->codecs);
     if (!p) return job->fail(p.err());
     if (path_of(job->req.target()) == "/")
@@ -322,12 +394,13 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
                               " ms of CPU on this input; the limit is " +
                               std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
                               " ms: choose fewer or faster codec levels"});
-    run_report_async(in->data, *p, a.compute().executor(), [job](result<report> r) {
+    if (wants_ndjson(job->req)) return stream_report(job, in, *p, measure);
+    run_report_async(in->data, *p, a.compute().executor(), [job, in](result<report> r) {
         try {
             if (!r) return job->fail(r.err());
-            job->answer(
-                {make_response(job->req, http::status::ok, "application/json", to_json(*r) + "\n"),
-                 {}});
+            job->answer({make_response(job->req, http::status::ok, "application/json",
+                                       to_json(*r, in->accept_encoding) + "\n"),
+                         {}});
         } catch (const std::exception& ex) {
             job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
         }

@@ -50,7 +50,15 @@ std::optional<reply> answer(app& a, apigw::event& ev,
                    [promise](reply r) { promise->set_value(std::move(r)); });
     if (deadline && answered.wait_until(*deadline) != std::future_status::ready)
         return std::nullopt;
-    return answered.get();
+    reply r = answered.get();
+    if (r.stream) {
+        // API Gateway takes the whole body at once: a streamed answer (NDJSON) is collected.
+        if (!r.stream->wait_finished(deadline)) return std::nullopt;
+        r.stream->drain(r.msg.body());
+        r.stream.reset();
+        r.msg.prepare_payload();
+    }
+    return r;
 }
 
 // Runs one invocation and posts its result.
