@@ -415,7 +415,7 @@ std::string to_json(const entry_result& e, std::size_t original_nbytes) {
     // original client parses but people reading the API should not have to.
     const double original = static_cast<double>(original_nbytes);
     auto mb_s = [&](const timing& t) {
-        return t.median_ms > 0 ? fmt::format("{:.1f}", original / t.median_ms / 1e3)
+        return t.median_ms > 0 && original > 0 ? fmt::format("{:.1f}", original / t.median_ms / 1e3)
                                : std::string("null");
     };
     auto or_null = [](const std::optional<std::size_t>& n) {

@@ -18,9 +18,10 @@ COMPAT_KEYS = ("original_size", "gzip_size", "bzip_size", "deflate_size")
 
 
 def setUpModule():
-    global TMP, TEXT_3MB, TEXT_100K
+    global TMP, TEXT_3MB, TEXT_1M, TEXT_100K
     TMP = tempfile.mkdtemp(prefix="compresstest-it-")
     TEXT_3MB = text_file(os.path.join(TMP, "3mb.txt"), 3 * MIB)
+    TEXT_1M = text_file(os.path.join(TMP, "1m.txt"), MIB)
     TEXT_100K = text_file(os.path.join(TMP, "100k.txt"), 100 * 1024)
 
 
@@ -247,6 +248,147 @@ class Routes(ServerTest):
         lines = [l for l in self.server.lines if "accesslogtest" in l]
         self.assertEqual(len(lines), 1, self.server.output()[-2000:])
         self.assertRegex(lines[0], r"^\S+Z 127\.0\.0\.1 GET /healthz\?marker=accesslogtest 200 \d+ \d+us$")
+
+
+def ndjson_lines(url, *args, timeout=120):
+    """POSTs with Accept: application/x-ndjson through curl -N; returns [(arrival_s, obj)]."""
+    proc = subprocess.Popen(
+        ["curl", "-s", "-S", "-N", "--max-time", str(timeout), "-H",
+         "Accept: application/x-ndjson", *args, url], stdout=subprocess.PIPE)
+    lines = []
+    with proc.stdout:
+        for raw in proc.stdout:
+            lines.append((time.monotonic(), json.loads(raw)))
+    proc.wait(timeout)
+    return lines
+
+
+class Streaming(ServerTest):
+    # Idle-priority compute threads get no CPU at all while anything else runs on the machine:
+    # the order of finishing would measure the neighbours. Normal priority keeps it the code's.
+    server_args = ("--compute-priority", "normal", "--compute-threads", "2")
+
+    def test_ndjson_lines_arrive_before_the_slowest_entry_finishes(self):
+        # xz:9 on 1 MiB takes far longer than the rest together; it runs first (biggest first)
+        # on one compute thread while the quick entries finish on the other.
+        spec = "xz:9,gzip:1,lz4:1,zstd:1"
+        lines = ndjson_lines(self.server.url + "/compress", "-F", f"fileUpload=@{TEXT_1M}",
+                             "-F", f"codecs={spec}")
+        types = [obj["type"] for _, obj in lines]
+        order = [(round(t - lines[0][0], 3), o.get("entry", {}).get("codec")) for t, o in lines]
+        self.assertEqual(types, ["start"] + ["entry"] * 4 + ["report"], types)
+        start = lines[0][1]
+        self.assertEqual(start["total"], 4)
+        self.assertEqual(start["original_size"], MIB)
+        self.assertEqual([f"{e['codec']}:{e['level']}" for e in start["entries"]], spec.split(","))
+        entries = lines[1:5]
+        self.assertEqual([obj["done"] for _, obj in entries], [1, 2, 3, 4])
+        slowest_at, slowest = entries[-1][0], entries[-1][1]["entry"]
+        self.assertEqual((slowest["codec"], slowest["level"]), ("xz", 9), order)
+        first_at = entries[0][0]
+        # The first line came while xz was still compressing: earlier by a good part of the
+        # CPU time its one run took.
+        self.assertLess(first_at, slowest_at - 0.3 * slowest["compress_ms"] / 1000,
+                        (first_at, slowest_at, slowest["compress_ms"]))
+        # The summary holds the whole report: every entry, verified, with the Pareto flags.
+        report = lines[-1][1]["report"]
+        self.assertEqual(report["original_size"], MIB)
+        streamed = {(o["entry"]["codec"], o["entry"]["level"]): o["entry"] for _, o in entries}
+        self.assertEqual(len(report["results"]), 4)
+        for r in report["results"]:
+            s = streamed[(r["codec"], r["level"])]
+            self.assertEqual({k: v for k, v in s.items() if k != "pareto"},
+                             {k: v for k, v in r.items() if k != "pareto"})
+            self.assertTrue(r["verified"])
+        self.assertTrue(any(r["pareto"]["compress"] for r in report["results"]))
+
+    def test_plain_json_keeps_its_shape_and_the_stream_summary_has_the_same_keys(self):
+        args = ("-F", "textEntry=hello hello hello hello")
+        status, headers, body = curl(*args, self.server.url + "/")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "application/json")
+        plain = json.loads(body)
+        for k in COMPAT_KEYS:
+            self.assertIsInstance(plain[k], int, k)
+        summary = ndjson_lines(self.server.url + "/", *args)[-1][1]["report"]
+        self.assertEqual(sorted(summary), sorted(plain))
+        self.assertEqual([sorted(r) for r in summary["results"]],
+                         [sorted(r) for r in plain["results"]])
+
+    def test_stream_is_chunked_ndjson_and_errors_before_it_starts_are_plain_json(self):
+        status, headers, body = curl("-H", "Accept: application/x-ndjson", "-F", "textEntry=abc",
+                                     "-F", "codecs=gzip:1", self.server.url + "/compress")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "application/x-ndjson")
+        self.assertEqual(headers["transfer-encoding"], "chunked")
+        self.assertTrue(body.endswith(b"\n"))
+        self.assertEqual(len(body.splitlines()), 3)
+        status, headers, body = curl("-H", "Accept: application/x-ndjson", "-F", "textEntry=abc",
+                                     "-F", "codecs=snappy", self.server.url + "/compress")
+        self.assertEqual(status, 422)
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertIn("unknown codec", json.loads(body)["error"])
+
+    def test_wire_view_answers_for_the_requests_accept_encoding_or_the_parameter(self):
+        status, _, body = curl("-H", "Accept-Encoding: gzip;q=0.5, br", "-F",
+                               f"fileUpload=@{TEXT_100K}", "-F", "codecs=gzip:9,brotli:5",
+                               self.server.url + "/compress")
+        self.assertEqual(status, 200, body)
+        wire = json.loads(body)["wire"]
+        self.assertEqual(wire["accept_encoding"], "gzip;q=0.5, br")
+        self.assertEqual((wire["chosen"]["codec"], wire["chosen"]["content_encoding"]),
+                         ("brotli", "br"))
+        status, _, body = curl("-H", "Accept-Encoding: br", "-F", f"fileUpload=@{TEXT_100K}",
+                               "-F", "codecs=gzip:9,brotli:5", "-F", "accept_encoding=gzip",
+                               self.server.url + "/compress")
+        wire = json.loads(body)["wire"]
+        self.assertEqual((wire["accept_encoding"], wire["chosen"]["codec"]), ("gzip", "gzip"))
+
+    def test_api_codecs_is_precompressed_revalidated_and_carries_the_costs(self):
+        status, headers, body = curl("-H", "Accept-Encoding: br", self.server.url + "/api/codecs")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-encoding"], "br")
+        self.assertEqual(headers["content-type"], "application/json")
+        status, headers, body = curl(self.server.url + "/api/codecs")
+        self.assertNotIn("content-encoding", headers)
+        doc = json.loads(body)
+        self.assertEqual(doc["timing_floor_ms"], 20)
+        for c in doc["codecs"]:
+            self.assertEqual([x["level"] for x in c["costs"]],
+                             list(range(c["min_level"], c["max_level"] + 1)), c["name"])
+            for x in c["costs"]:
+                self.assertGreater(x["compress_ns_per_byte"], 0)
+                self.assertGreater(x["decompress_ns_per_byte"], 0)
+        status, _, body = curl("-H", f"If-None-Match: {headers['etag']}",
+                               self.server.url + "/api/codecs")
+        self.assertEqual((status, body), (304, b""))
+
+
+class Budget(unittest.TestCase):
+    """The CPU budget counts each entry's repeats to the timing floor and its decompression."""
+
+    def report_status(self, *server_args):
+        server = Server("--access-log", "off", *server_args)
+        try:
+            status, _, body = curl("-F", "textEntry=" + "compressible text " * 100, "-F",
+                                   "codecs=gzip:1,lz4:1,zstd:1", server.url + "/compress")
+            return status, json.loads(body)
+        finally:
+            server.stop()
+            server.proc.stdout.close()
+
+    def test_a_budget_refusal_counts_repeats_and_decompression(self):
+        # On 1.8 KB each of the three compressions and decompressions is repeated to the floor:
+        # 3 x (20 + 20) = 120 ms. Compression alone would be 60 ms, under a budget of 100.
+        status, body = self.report_status("--max-panel-cpu-ms", "100", "--timing-floor-ms", "20")
+        self.assertEqual(status, 422, body)
+        self.assertIn("about 120 ms of CPU", body["error"])
+        self.assertNotIn("panel", body["error"])
+        # 3 x (15 + 15) = 90 ms fits; with no repeats the cost is a fraction of a millisecond.
+        for floor in ("15", "0"):
+            status, body = self.report_status("--max-panel-cpu-ms", "100", "--timing-floor-ms",
+                                              floor)
+            self.assertEqual(status, 200, (floor, body))
 
 
 class TinySite(ServerTest):

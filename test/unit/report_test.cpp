@@ -4,6 +4,7 @@
 #include "inputs.hpp"
 #include "report.hpp"
 #include "thread_pool.hpp"
+#include "wire.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -355,7 +356,60 @@ TEST(report, json_entries_keep_the_original_keys_and_carry_the_measurements) {
         EXPECT_EQ(e.at("decompress_peak_bytes").is_null(), !base.decompress_metered) << name;
         EXPECT_TRUE(e.at("pareto").at("compress").is_bool()) << name;
         EXPECT_TRUE(e.at("pareto").at("decompress").is_bool()) << name;
+        // The wire view, exactly for the HTTP content-codings, by its formula.
+        ASSERT_EQ(e.contains("wire"), !want.codec->content_coding.empty()) << name;
+        if (e.contains("wire")) {
+            const auto& w = e.at("wire").as_object();
+            const auto f = wire::figures_of(wire::report_content_type,
+                                            want.codec->content_coding, want.size);
+            EXPECT_EQ(w.at("content_encoding").as_string(), want.codec->content_coding);
+            EXPECT_EQ(w.at("response_bytes").as_int64(),
+                      static_cast<std::int64_t>(want.size + wire::response_head(
+                                                    wire::report_content_type,
+                                                    want.codec->content_coding, want.size)
+                                                    .size()))
+                << name;
+            EXPECT_EQ(w.at("segments_mss1460").as_int64(),
+                      static_cast<std::int64_t>(f.segments_mss1460));
+            EXPECT_EQ(w.at("round_trips_mss536").as_int64(),
+                      static_cast<std::int64_t>(f.round_trips_mss536));
+        }
     }
+}
+
+TEST(report, wire_view_names_what_a_server_would_send_for_the_accept_encoding) {
+    thread_pool pool(2);
+    const std::string in = test::text_bytes(20'000, 3);
+    auto r = run_report(in, *parse_panel("gzip:9,brotli:11,zstd:19,lz4:1"), pool.executor(),
+                        {.timing_floor_ms = 0});
+    ASSERT_TRUE(r);
+    auto wire_of = [&](std::optional<std::string_view> ae) {
+        return boost::json::parse(to_json(*r, ae)).at("wire").as_object();
+    };
+    auto smallest = [&](std::initializer_list<std::string_view> codecs) {
+        const entry_result* best = nullptr;
+        for (const auto& e : r->results)
+            for (auto c : codecs)
+                if (e.codec->name == c && (!best || e.size < best->size)) best = &e;
+        return std::string(best->codec->name);
+    };
+    EXPECT_EQ(wire_of("gzip, deflate, br, zstd").at("chosen").at("codec").as_string(),
+              smallest({"gzip", "brotli", "zstd"}));
+    EXPECT_EQ(wire_of("gzip").at("chosen").at("codec").as_string(), "gzip");
+    EXPECT_EQ(wire_of("gzip;q=0.5, zstd").at("chosen").at("codec").as_string(), "zstd");
+    auto refused = wire_of("identity;q=0");
+    EXPECT_TRUE(refused.at("chosen").is_null());
+    auto identity = wire_of("");
+    EXPECT_TRUE(identity.at("chosen").at("codec").is_null());
+    EXPECT_EQ(identity.at("chosen").at("content_encoding").as_string(), "identity");
+    EXPECT_EQ(identity.at("identity").at("response_bytes").as_int64(),
+              static_cast<std::int64_t>(wire::response_nbytes(wire::report_content_type,
+                                                              "identity", in.size())));
+    EXPECT_EQ(wire_of("br").at("accept_encoding").as_string(), "br");
+    EXPECT_TRUE(wire_of(std::nullopt).at("accept_encoding").is_null());
+    // The client's header is quoted as a JSON string, whatever it holds.
+    EXPECT_EQ(wire_of("\"\\\x01\xff").at("accept_encoding").as_string(),
+              "\"\\\x01\xEF\xBF\xBD");
 }
 
 TEST(report, empty_input_gives_every_codec_its_empty_stream_size) {
@@ -363,6 +417,12 @@ TEST(report, empty_input_gives_every_codec_its_empty_stream_size) {
     const panel p = low_and_default_levels();
     auto r = run_report("", p, pool.executor());
     ASSERT_TRUE(r);
+    // Sizes, but no ratio of nothing.
+    const auto json = boost::json::parse(to_json(*r));
+    for (const auto& e : json.at("results").as_array()) {
+        EXPECT_TRUE(e.at("ratio").is_null());
+        EXPECT_TRUE(e.at("compress_mb_s").is_null()); // no speed either
+    }
     for (const auto& e : r->results) {
         EXPECT_EQ(e.size, compressed_nbytes(*e.codec, "", e.level)) << entry(*e.codec, e.level);
         EXPECT_GE(e.compress.runs, 1) << entry(*e.codec, e.level);
