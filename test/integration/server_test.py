@@ -1,4 +1,6 @@
 """The HTTP contract, driven by curl and raw sockets against the real binary on loopback."""
+import csv
+import io
 import json
 import os
 import re
@@ -389,6 +391,63 @@ class Budget(unittest.TestCase):
             status, body = self.report_status("--max-panel-cpu-ms", "100", "--timing-floor-ms",
                                               floor)
             self.assertEqual(status, 200, (floor, body))
+
+
+def report_cli(*args, stdin=b""):
+    """Runs compresstest report; returns (exit code, stdout text, stderr text)."""
+    out = subprocess.run([os.environ.get("COMPRESSTEST_BINARY", "build/release/compresstest"),
+                          "report", "--timing-floor-ms", "0", *args], input=stdin,
+                         capture_output=True, timeout=120)
+    return out.returncode, out.stdout.decode(), out.stderr.decode()
+
+
+class CommandLine(unittest.TestCase):
+    SPEC = "gzip:1,zstd:3,libdeflate:12,lz4:1"
+
+    def test_formats_agree_with_the_json_and_the_table_is_aligned(self):
+        code, js, _ = report_cli("--json", "--codecs", self.SPEC, TEXT_100K)
+        self.assertEqual(code, 0)
+        want = [(r["codec"], r["level"], r["size"]) for r in json.loads(js)["results"]]
+        code, text, _ = report_cli("--codecs", self.SPEC, TEXT_100K)
+        self.assertEqual(code, 0)
+        head, *rows = text.splitlines()[1:]
+        self.assertEqual([(r.split()[0], int(r.split()[1]), int(r.split()[2])) for r in rows],
+                         want)
+        # Every right-aligned number ends under its title's last letter, whatever the names.
+        for title in ("level", "size", "comp MB/s", "decomp ms"):
+            edge = head.index(title) + len(title)
+            for r in rows:
+                self.assertNotEqual(r[edge - 1], " ", (title, r))
+                self.assertTrue(edge == len(r) or r[edge] == " ", (title, r))
+        code, csv_text, _ = report_cli("--csv", "--codecs", self.SPEC, TEXT_100K, "-",
+                                       stdin=b"abc abc abc")
+        self.assertEqual(code, 0)
+        rows = list(csv.DictReader(io.StringIO(csv_text)))
+        self.assertEqual([(r["codec"], int(r["level"]), int(r["size"])) for r in rows[:4]], want)
+        self.assertEqual([r["file"] for r in rows], [TEXT_100K] * 4 + ["-"] * 4)
+        self.assertTrue(all(r["verified"] == "true" for r in rows))
+        code, md, _ = report_cli("--markdown", "--codecs", self.SPEC, TEXT_100K)
+        self.assertEqual(code, 0)
+        table = [l for l in md.splitlines() if l.startswith("|")]
+        self.assertEqual(len(table), 2 + len(want))
+        self.assertEqual({l.count("|") for l in table}, {table[0].count("|")})
+
+    def test_a_directory_is_refused_and_an_empty_input_has_no_ratio(self):
+        code, out, err = report_cli(TMP)
+        self.assertEqual((code, out), (2, ""))
+        self.assertIn("is a directory", err)
+        code, js, _ = report_cli("--json", "--codecs", self.SPEC, "-")
+        self.assertEqual(code, 0)
+        r = json.loads(js)
+        self.assertEqual(r["original_size"], 0)
+        for e in r["results"]:
+            self.assertGreater(e["size"], 0)
+            self.assertIsNone(e["ratio"])
+        code, text, _ = report_cli("--codecs", self.SPEC, "-")
+        self.assertIn("n/a", text)
+        self.assertNotIn("0.00%", text)
+        code, _, err = report_cli("--json", "--csv", "-")
+        self.assertEqual(code, 2)
 
 
 class TinySite(ServerTest):
