@@ -370,16 +370,96 @@ panel with_original_entries(panel p) {
     return p;
 }
 
-double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options) {
-    // What measure() spends on an operation whose one run takes run_ms.
-    auto repeated_ms = [&](double run_ms) {
-        return std::max(run_ms, std::min(options.timing_floor_ms, options.max_runs * run_ms));
+namespace {
+
+// What measure() spends on an operation whose one run takes run_ms.
+double repeated_ms(double run_ms, const measure_options& options) {
+    return std::max(run_ms, std::min(options.timing_floor_ms, options.max_runs * run_ms));
+}
+
+// Up to sample_slices slices of in, spread evenly from its start to its end, together
+// sample_nbytes at most: what the estimate compresses to learn how this input behaves.
+std::string sample_of(std::string_view in, const estimate_options& e) {
+    if (in.size() <= e.sample_nbytes) return std::string(in);
+    const std::size_t slice = e.sample_nbytes / e.sample_slices;
+    const std::size_t stride = (in.size() - slice) / (e.sample_slices - 1);
+    std::string out;
+    for (std::size_t i = 0; i < e.sample_slices; ++i)
+        out += in.substr(i * stride, slice);
+    return out;
+}
+
+} // namespace
+
+std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
+                                                        const estimate_options& e) {
+    const double n = static_cast<double>(in.size());
+    std::vector<compression_estimate> out;
+    const std::string sample = in.size() > e.min_input_nbytes ? sample_of(in, e) : std::string();
+    const std::string_view first_slice =
+        std::string_view(sample).substr(0, sample.size() / e.sample_slices);
+    double sampling_left_ms = e.max_sampling_ms;
+    // CPU ms of compressing and of decompressing bytes once.
+    auto run = [](const codec_descriptor& c, int level, std::string_view bytes) {
+        const double t0 = thread_cpu_ms();
+        const std::string packed = compress_to_string(c, bytes, level);
+        const double t1 = thread_cpu_ms();
+        c.decompress(packed, bytes.size(), nullptr);
+        return std::pair{t1 - t0, thread_cpu_ms() - t1};
     };
+    for (const auto& comp : plan(p)) {
+        compression_estimate est{comp.base, comp.level, cost_ns_per_byte(*comp.base, comp.level),
+                                 decompress_ns_per_byte(*comp.base), false};
+        // Per-byte costs vary with the input several-fold (deflate:9 on prose and on machine
+        // code) and the table's figure is a mean over its corpus, so where it is affordable
+        // the estimate measures this input: one slice, then the whole sample, and takes the
+        // difference per byte, which leaves out what a call costs whatever its size (context
+        // set-up, hash tables). The table's figure bounds the first run; the first run's time
+        // the second.
+        const double first_by_table_ms = static_cast<double>(first_slice.size()) *
+                                         (est.compress_ns_per_byte + est.decompress_ns_per_byte) /
+                                         1e6;
+        // A codec that cuts the input into blocks (bzip2) costs per byte what its blocks cost,
+        // and its blocks are larger than the sample: the table's figure, measured on whole
+        // blocks, is the better guess.
+        if (!sample.empty() && !comp.base->split &&
+            first_by_table_ms <= std::min(e.max_entry_sampling_ms, sampling_left_ms)) {
+            const auto [c1, d1] = run(*comp.base, comp.level, first_slice);
+            sampling_left_ms -= c1 + d1;
+            const double whole_by_first_ms = (c1 + d1) * e.sample_slices;
+            if (whole_by_first_ms <= sampling_left_ms) {
+                const auto [c2, d2] = run(*comp.base, comp.level, sample);
+                sampling_left_ms -= c2 + d2;
+                const double extra_nbytes = static_cast<double>(sample.size() - first_slice.size());
+                // A negative difference is noise: the whole sample's mean per byte instead.
+                const double nbytes = static_cast<double>(sample.size());
+                est.compress_ns_per_byte = c2 > c1 ? (c2 - c1) * 1e6 / extra_nbytes : c2 * 1e6 / nbytes;
+                est.decompress_ns_per_byte =
+                    d2 > d1 ? (d2 - d1) * 1e6 / extra_nbytes : d2 * 1e6 / nbytes;
+                est.sampled = true;
+            }
+        }
+        est.compress_run_ms = n * est.compress_ns_per_byte / 1e6;
+        est.decompress_run_ms = n * est.decompress_ns_per_byte / 1e6;
+        out.push_back(est);
+    }
+    return out;
+}
+
+double estimate_cpu_ms(std::span<const compression_estimate> estimates,
+                       const measure_options& options) {
+    double ms = 0;
+    for (const auto& est : estimates)
+        ms += repeated_ms(est.compress_run_ms, options) + repeated_ms(est.decompress_run_ms, options);
+    return ms;
+}
+
+double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options) {
     const double n = static_cast<double>(in_nbytes);
     double ms = 0;
     for (const auto& comp : plan(p))
-        ms += repeated_ms(n * cost_ns_per_byte(*comp.base, comp.level) / 1e6) +
-              repeated_ms(n * decompress_ns_per_byte(*comp.base) / 1e6);
+        ms += repeated_ms(n * cost_ns_per_byte(*comp.base, comp.level) / 1e6, options) +
+              repeated_ms(n * decompress_ns_per_byte(*comp.base) / 1e6, options);
     return ms;
 }
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,36 @@ struct measure_options {
 // repeats options asks for, from the measured costs (codec/costs.hpp). A server compares it
 // with its CPU budget.
 double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options = {});
+
+// The estimate for this input rather than for its size: each distinct compression the table
+// says is cheap on a sample of the input is compressed and decompressed on that sample, and
+// its per-byte CPU time there replaces the table's (which is a mean over the calibration
+// corpus: per-byte costs vary several-fold between text and machine code). The sample is
+// sample_slices slices spread over the input, sample_nbytes together; inputs up to
+// min_input_nbytes use the table alone (the repeats to the floor dominate there). Sampling
+// spends at most max_sampling_ms of CPU per estimate, max_entry_sampling_ms (by the table)
+// per compression; the rest keep the table's figures.
+struct estimate_options {
+    std::size_t sample_nbytes = 128 * 1024;
+    std::size_t sample_slices = 8;
+    std::size_t min_input_nbytes = 512 * 1024;
+    double max_sampling_ms = 60;
+    double max_entry_sampling_ms = 20;
+};
+struct compression_estimate {
+    const codec_descriptor* base;
+    int level;
+    double compress_ns_per_byte;
+    double decompress_ns_per_byte;
+    bool sampled; // measured on the input's sample, not the table's
+    double compress_run_ms = 0;   // one run on the whole input
+    double decompress_run_ms = 0;
+};
+std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
+                                                        const estimate_options& e = {});
+// The CPU the report would spend: each run repeated as options asks.
+double estimate_cpu_ms(std::span<const compression_estimate> estimates,
+                       const measure_options& options = {});
 
 // CPU milliseconds per run of one operation, over its runs. Fast runs are timed in batches;
 // median and minimum are over the batches' per-run times.

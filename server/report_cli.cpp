@@ -10,6 +10,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -163,6 +164,49 @@ void print_report(std::ostream& out, output_format format, const std::string& na
     if (markdown) out << '\n';
 }
 
+// The budget's estimate against what was measured, per distinct compression: one run of
+// compression and of decompression on the whole input, in CPU ms.
+void print_estimate_check(std::ostream& out, const std::string& name, std::string_view data,
+                          const panel& p, const report& r) {
+    const auto table = estimate_compressions(p, data, {.min_input_nbytes = SIZE_MAX});
+    const auto sampled = estimate_compressions(p, data);
+    out << fmt::format("{}: {} bytes; CPU ms of one run, estimated vs measured (median)\n", name,
+                       data.size());
+    out << fmt::format("{:<14} {:>9} {:>9} {:>9} {:>7} {:>7}   {:>9} {:>9} {:>9} {:>7} {:>7}\n",
+                       "entry", "c table", "c sample", "c real", "err t", "err s", "d table",
+                       "d sample", "d real", "err t", "err s");
+    auto err = [](double est, double real) {
+        return real > 0 ? fmt::format("{:+.0f}%", 100 * (est - real) / real) : std::string("n/a");
+    };
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const entry_result* e = nullptr;
+        for (const auto& x : r.results)
+            if (&base_of(*x.codec) == table[i].base && x.level == table[i].level) e = &x;
+        if (!e) continue;
+        const double c = e->compress.median_ms, d = e->decompress.median_ms;
+        out << fmt::format(
+            "{:<14} {:>9.2f} {:>9.2f} {:>9.2f} {:>7} {:>7}   {:>9.2f} {:>9.2f} {:>9.2f} {:>7} {:>7}\n",
+            fmt::format("{}:{}", table[i].base->name, table[i].level), table[i].compress_run_ms,
+            sampled[i].compress_run_ms, c, err(table[i].compress_run_ms, c),
+            err(sampled[i].compress_run_ms, c), table[i].decompress_run_ms,
+            sampled[i].decompress_run_ms, d, err(table[i].decompress_run_ms, d),
+            err(sampled[i].decompress_run_ms, d));
+    }
+    // What the budget charges (repeats included) against what the report spent.
+    double spent = 0;
+    for (const auto& comp : table)
+        for (const auto& x : r.results)
+            if (&base_of(*x.codec) == comp.base && x.level == comp.level) {
+                spent += x.compress.median_ms * x.compress.runs +
+                         x.decompress.median_ms * x.decompress.runs;
+                break;
+            }
+    out << fmt::format("whole report, repeats included: table {:.0f} ms, sampled {:.0f} ms, "
+                       "spent {:.0f} ms ({} / {})\n",
+                       estimate_cpu_ms(table), estimate_cpu_ms(sampled), spent,
+                       err(estimate_cpu_ms(table), spent), err(estimate_cpu_ms(sampled), spent));
+}
+
 // The bytes of a file or of standard input ("-"): an error naming the file for one that cannot
 // be read, is a directory or holds more than max_nbytes.
 result<std::string> read_input(const std::string& name, std::size_t max_nbytes) {
@@ -247,6 +291,9 @@ int run_report_cli(const std::vector<std::string>& args) {
         "CPU time each entry's compression and decompression are repeated to")(
         "max-input-bytes", po::value<std::size_t>()->default_value(std::size_t{1} << 30),
         "largest file to read")(
+        "check-estimate",
+        "print the CPU budget's estimate of each compression (cost table, and sampled from the "
+        "input as the server does) beside the measured median, and the errors")(
         "calibrate", po::value<std::string>()->value_name("FILE"),
         "measure every codec level on the built-in corpus (minutes) and write the cost table "
         "to FILE (core/codec/costs.csv)");
@@ -318,7 +365,10 @@ int run_report_cli(const std::vector<std::string>& args) {
             std::cerr << "compresstest report: " << name << ": " << r.err().message << '\n';
             return 1;
         }
-        print_report(std::cout, format, name, *r);
+        if (vm.count("check-estimate"))
+            print_estimate_check(std::cout, name, data, *p, *r);
+        else
+            print_report(std::cout, format, name, *r);
     }
     return 0;
 }

@@ -386,7 +386,7 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
     if (path_of(job->req.target()) == "/")
         p = with_original_entries(*p); // the original client's keys
     const measure_options measure{.timing_floor_ms = a.cfg.timing_floor_ms};
-    const double cost_ms = estimate_cpu_ms(*p, in->data.size(), measure);
+    const double cost_ms = estimate_cpu_ms(estimate_compressions(*p, in->data), measure);
     if (cost_ms > a.cfg.max_panel_cpu_ms)
         return job->fail({error_kind::unprocessable,
                           "these codec levels would take about " +

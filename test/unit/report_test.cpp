@@ -258,6 +258,30 @@ TEST(report, cost_estimate_counts_repeats_and_decompression) {
     }
 }
 
+TEST(report, the_input_aware_estimate_samples_only_large_inputs_and_cheap_unsplit_codecs) {
+    const panel p = low_and_default_levels();
+    const estimate_options e;
+    // Small inputs: the table, whatever the codec.
+    for (const auto& est : estimate_compressions(p, test::text_bytes(e.min_input_nbytes, 5), e))
+        EXPECT_FALSE(est.sampled) << est.base->name;
+    const std::string big = test::text_bytes(2 * e.min_input_nbytes, 5);
+    const auto ests = estimate_compressions(p, big, e);
+    EXPECT_EQ(ests.size(), estimate_compressions(p, "", e).size());
+    bool any_sampled = false;
+    for (const auto& est : ests) {
+        any_sampled |= est.sampled;
+        if (est.base->split) {
+            EXPECT_FALSE(est.sampled) << est.base->name;
+        }
+        EXPECT_GT(est.compress_ns_per_byte, 0) << est.base->name;
+        EXPECT_GT(est.decompress_ns_per_byte, 0) << est.base->name;
+        EXPECT_DOUBLE_EQ(est.compress_run_ms, big.size() * est.compress_ns_per_byte / 1e6);
+    }
+    EXPECT_TRUE(any_sampled);
+    // The repeats are charged as for the table's estimate: never under the floor per operation.
+    EXPECT_GE(estimate_cpu_ms(ests, {.timing_floor_ms = 20}), 2 * 20.0 * ests.size());
+}
+
 TEST(report, every_codec_and_level_round_trips_verified_with_its_peak_memory) {
     thread_pool pool(2);
     const std::string in = test::text_bytes(2'000, 11);
