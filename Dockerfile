@@ -1,4 +1,4 @@
-# compresstest image: a Debian 12 build stage, then a slim runtime stage with only the runtime libraries.
+# compresstest image: a Debian 12 build stage, then a runtime stage holding the static binary alone.
 
 FROM debian:bookworm AS build
 WORKDIR /src
@@ -8,32 +8,28 @@ COPY scripts/install-deps scripts/install-deps
 COPY core/codec core/codec
 RUN COMPRESSTEST_DEPS=build scripts/install-deps && rm -rf /var/lib/apt/lists/*
 COPY . .
+# cmake --build runs the build tool's default number of jobs unless this is given
+# (--build-arg CMAKE_BUILD_PARALLEL_LEVEL=N).
+ARG CMAKE_BUILD_PARALLEL_LEVEL
+# Static, as the Lambda package: glibc and every codec library are linked in, so the runtime
+# stage needs no file but the binary. The build fails here if it still names a shared library.
 RUN cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOMPRESSTEST_TESTS=OFF \
+      -DCOMPRESSTEST_STATIC=ON \
  && cmake --build build/release \
  && strip --strip-unneeded -o /compresstest build/release/compresstest \
- && deploy/docker/runtime-packages /compresstest > /runtime-packages
+ && if readelf -d /compresstest | grep NEEDED; then exit 1; fi
 
-FROM debian:bookworm-slim
-# The packages of the shared libraries the binary loads, as the build stage found them with ldd
-# and dpkg, and nothing else: no compiler, no -dev packages, no curl.
-COPY --from=build /runtime-packages /tmp/runtime-packages
-RUN apt-get update -q \
- && DEBIAN_FRONTEND=noninteractive xargs -a /tmp/runtime-packages \
-      apt-get install -y -q --no-install-recommends \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/runtime-packages \
- && useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin --no-log-init compresstest
+# Nothing but the binary: no shell, no libraries, no package manager, no /etc/passwd (the user
+# is numeric, and nothing in the server looks a user up).
+FROM scratch
 COPY --from=build /compresstest /usr/local/bin/compresstest
-# Fail the image build, naming the library, if a library the binary needs is still missing.
-RUN if ldd /usr/local/bin/compresstest | grep 'not found'; then exit 1; fi
-
 USER 10001:10001
 EXPOSE 8080
-# bash and coreutils are in every Debian image, so the probe speaks HTTP over bash's /dev/tcp
-# rather than adding curl and its dozen libraries; it passes only on a "200" status line from
-# /healthz. It follows the PORT variable; a --listen given in CMD needs a matching override here.
+# Exec form, so no shell runs it: the probe reads PORT and COMPRESSTEST_LISTEN as the server
+# does and passes only on /healthz's 200 (503 in a stop's lame duck), within its 2 s timeout.
+# A --listen given in CMD needs the same --listen here.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PORT:-8080} && printf 'GET /healthz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q '^HTTP/1\\.1 200 '"]
+  CMD ["/usr/local/bin/compresstest", "probe"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["compresstest"]
+ENTRYPOINT ["/usr/local/bin/compresstest"]
 CMD ["serve"]

@@ -172,6 +172,8 @@ const std::vector<option_row>& rows() {
                   &config::drain_timeout, 0),
         ms_option("timer-resolution-ms", "how often deadlines are checked",
                   &config::timer_resolution, 1),
+        ms_option("probe-timeout-ms", "compresstest probe: time for /healthz's status line",
+                  &config::probe_timeout, 1),
         switch_option("access-log", "one line per request on stdout: on or off",
                       &config::access_log),
     };
@@ -188,7 +190,9 @@ std::string usage(const po::options_description& visible) {
     std::ostringstream s;
     s << "usage: compresstest [serve] [options]\n"
          "       compresstest report [--json] [--codecs PANEL] FILE...|-\n"
-         "       compresstest lambda   (AWS Lambda custom runtime)\n\n"
+         "       compresstest lambda   (AWS Lambda custom runtime)\n"
+         "       compresstest probe [options]   (GET /healthz of the server these options\n"
+         "                                       start, on loopback: exit 0 on 200, else 1)\n\n"
       << visible
       << "\nEvery option can also be set as COMPRESSTEST_<NAME> in the environment (e.g.\n"
          "COMPRESSTEST_MAX_INPUT_BYTES) or as name = value in the --config file; PORT sets the\n"

@@ -75,6 +75,9 @@ struct config {
     milliseconds lame_duck{2'000};
     milliseconds drain_timeout{7'000};
     milliseconds timer_resolution{100}; // how often deadlines are checked
+    // compresstest probe (the image's health check): time for /healthz's status line to
+    // arrive, connecting included; under the HEALTHCHECK --timeout that runs it.
+    milliseconds probe_timeout{2'000};
 
     // Operations
     bool access_log = true;

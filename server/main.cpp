@@ -1,4 +1,4 @@
-// compresstest: one binary, three faces — serve (default), report, lambda.
+// compresstest: one binary, three faces — serve (default), report, lambda — and its health probe.
 #include "faces.hpp"
 
 #include <csignal>
@@ -22,13 +22,15 @@ int main(int argc, char** argv) {
     std::string self = argv[0];
     self = self.substr(self.find_last_of('/') + 1);
     std::string face = self == "bootstrap" ? "lambda" : "serve";
-    if (!args.empty() && (args[0] == "serve" || args[0] == "report" || args[0] == "lambda")) {
+    if (!args.empty() &&
+        (args[0] == "serve" || args[0] == "report" || args[0] == "lambda" || args[0] == "probe")) {
         face = args[0];
         args.erase(args.begin());
     }
     try {
         if (face == "report") return compresstest::run_report_cli(args);
         if (face == "lambda") return compresstest::run_lambda(args, env);
+        if (face == "probe") return compresstest::run_probe(args, env);
         return compresstest::run_serve(args, env);
     } catch (const std::exception& ex) {
         std::cerr << "compresstest: " << ex.what() << '\n';

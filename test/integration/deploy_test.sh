@@ -56,6 +56,10 @@ check "bundle holds no build/, .git/ or node_modules/"
 
 mkdir "$tmp/bundle"
 python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$bundle" "$tmp/bundle"
+# EB builds the bundle's Dockerfile: it must be the one deploy/docker/verify checks, byte for byte.
+cmp -s "$repo/Dockerfile" "$tmp/bundle/Dockerfile" || fail "the bundle's Dockerfile is the repository's"
+cmp -s "$repo/.dockerignore" "$tmp/bundle/.dockerignore" || fail "the bundle's .dockerignore is the repository's"
+check "the bundle's Dockerfile and .dockerignore are the repository's, byte for byte"
 python3 - "$tmp/bundle/.ebextensions" <<'EOF' || fail "the .ebextensions settings are complete"
 # Reads every .ebextensions/*.config as EB does (YAML) and checks the settings the service needs.
 import glob, os, sys
