@@ -156,6 +156,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view in(reinterpret_cast<const char*>(data), size);
     auto now = ct::connection::clock::now();
     ct::connection conn(ct::connection_limits::from(a.cfg), now);
+    // A streamed answer (NDJSON): its pieces come from a compute thread; what the connection
+    // writes for it is checked as one response once its last piece is written.
+    std::shared_ptr<ct::reply_stream> stream;
+    std::string streamed;
     for (;;) {
         switch (conn.next()) {
         case action::read: {
@@ -176,17 +180,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         case action::dispatch: {
             ct::request req = conn.take_request();
-            conn.on_reply(answer(a, std::move(req)), now);
+            ct::reply r = answer(a, std::move(req));
+            stream = r.stream;
+            conn.on_reply(std::move(r), now);
             break;
         }
-        case action::wait:
-            require(false, "waiting with no reply outstanding");
-            return 0;
+        case action::wait: {
+            require(stream != nullptr, "waiting with no reply outstanding");
+            require(stream->wait_finished(std::chrono::system_clock::now() + reply_deadline),
+                    "a streamed answer did not finish within the deadline");
+            std::string rest;
+            stream->drain(rest);
+            stream.reset();
+            conn.on_stream_data(rest, true, now);
+            break;
+        }
         case action::write: {
             const auto out = conn.output();
             const std::string_view bytes(static_cast<const char*>(out.data()), out.size());
-            if (!bytes.starts_with("HTTP/1.1 100 ")) check_written(bytes);
+            if (stream || !streamed.empty())
+                streamed += bytes;
+            else if (!bytes.starts_with("HTTP/1.1 100 "))
+                check_written(bytes);
             conn.on_written(now);
+            if (!stream && !streamed.empty()) {
+                check_written(streamed);
+                streamed.clear();
+            }
             break;
         }
         case action::half_close:
