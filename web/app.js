@@ -48,6 +48,7 @@ const format_exact = (n) => `${group_digits.format(n)}${NBSP}bytes`;
 
 function format_percent(fraction) {
   const p = fraction * 100;
+  if (p > 0 && p < 0.005) return `<${NBSP}0.01${NBSP}%`;
   return `${p < 1 ? p.toFixed(2) : p.toFixed(1)}${NBSP}%`;
 }
 
@@ -212,7 +213,13 @@ function on_panel_change(update_url = true) {
   const chosen = selected_entries();
   const names = by_codec(chosen).map(([name, levels]) => `${name} ${fold_runs(levels, '–').join(', ')}`);
   el.panel_summary.textContent = chosen.length ? `${chosen.length} selected: ${names.join(' · ')}` : 'none selected';
-  if (update_url) history.replaceState(history.state, '', url_for(panel_spec(chosen)));
+  if (update_url) {
+    // A changed choice beside a finished run is a new entry, so that Back still shows that run
+    // with its own codecs; further changes (and the run they lead to) replace that entry.
+    const url = url_for(panel_spec(chosen));
+    if (history.state?.run) history.pushState({ draft: true }, '', url);
+    else history.replaceState(history.state, '', url);
+  }
   update_cost();
 }
 
@@ -542,7 +549,8 @@ function finish_view(view, report) {
   el.export_status.textContent = '';
   const id = state.next_run++;
   state.runs.set(id, view);
-  history.pushState({ run: id }, '', url_for(view.spec));
+  if (history.state?.draft) history.replaceState({ run: id }, '', url_for(view.spec));
+  else history.pushState({ run: id }, '', url_for(view.spec));
   show_view(view, true);
 }
 
@@ -645,9 +653,14 @@ function speed_cell(mb_s) {
   return node('td', 'num unmeasured', too_fast);
 }
 
-function memory_text(r) {
-  const one = (n) => (n === null || n === undefined ? '—' : format_nbytes(n));
-  return `${one(r.compress_peak_bytes)} · ${one(r.decompress_peak_bytes)}`;
+const peak_text = (n) => (n === null || n === undefined ? '—' : format_nbytes(n));
+const memory_text = (r) => `${peak_text(r.compress_peak_bytes)} · ${peak_text(r.decompress_peak_bytes)}`;
+
+// Compression's peak above decompression's; the copied text still reads "a · b".
+function memory_cell(r) {
+  const td = node('td', 'num mem', peak_text(r.compress_peak_bytes));
+  td.append(node('span', 'sub', ` · ${peak_text(r.decompress_peak_bytes)}`));
+  return td;
 }
 
 function render_table() {
@@ -666,7 +679,7 @@ function render_table() {
     const checked = node('td', r.verified === false ? 'bad' : null, r.verified === true ? '✓' : r.verified === false ? '✗' : '—');
     checked.append(node('span', 'sr-only', r.verified === true ? ' verified' : r.verified === false ? ' mismatch' : ' not checked'));
     tr.append(size, node('td', 'num', format_percent(r.fraction)), speed_cell(r.cspeed), speed_cell(r.dspeed),
-      node('td', 'num mem', memory_text(r)), checked);
+      memory_cell(r), checked);
     body.append(tr);
   }
   for (const th of el.table.tHead.rows[0].cells) {
@@ -694,16 +707,25 @@ function svg(tag, attrs, text) {
   return n;
 }
 
-// A linear axis range with round ticks around [lo, hi].
-function nice_axis(lo, hi) {
+// The size axis over [lo, hi] (percent): linear with round ticks, or logarithmic with ticks at
+// 1, 2 and 5 per decade when the sizes span ten times or more, so small ones do not pile up.
+function size_axis(lo, hi) {
+  if (hi >= lo * 10) {
+    const y0 = lo / 1.2, y1 = hi * 1.2, ticks = [];
+    for (let k = Math.floor(Math.log10(y0)); k <= Math.ceil(Math.log10(y1)); k++) {
+      for (const s of [1, 2, 5]) if (s * 10 ** k >= y0 && s * 10 ** k <= y1) ticks.push(Number((s * 10 ** k).toPrecision(3)));
+    }
+    const at = (v) => (Math.log10(v) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0));
+    return { log: true, ticks, at };
+  }
   const span = hi - lo || Math.max(hi * 0.2, 1);
   const raw = span / 4, mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((s) => s * mag).find((s) => s >= raw);
   const y0 = Math.max(0, Math.floor((lo - span * 0.08) / step) * step);
-  const y1 = Math.ceil((hi + span * 0.08) / step) * step;
   const ticks = [];
-  for (let t = y0; t <= y1 + step / 2; t += step) ticks.push(Number(t.toPrecision(6)));
-  return { y0, y1: ticks.at(-1), ticks };
+  for (let t = y0; t <= hi + span * 0.08 + step * 0.999; t += step) ticks.push(Number(t.toPrecision(6)));
+  const y1 = ticks.at(-1);
+  return { log: false, ticks, at: (v) => (v - y0) / (y1 - y0) };
 }
 
 const speed_word = () => (state.axis === 'compress' ? 'compression' : 'decompression');
@@ -729,9 +751,9 @@ function render_plot() {
   const m = { l: 50, r: 16, t: 14, b: 44 };
   const logs = points.map((p) => Math.log10(p[key]));
   const x0 = Math.floor(Math.min(...logs)), x1 = Math.max(Math.ceil(Math.max(...logs)), x0 + 1);
-  const y = nice_axis(Math.min(...points.map((p) => p.fraction * 100)), Math.max(...points.map((p) => p.fraction * 100)));
+  const y = size_axis(Math.min(...points.map((p) => p.fraction * 100)), Math.max(...points.map((p) => p.fraction * 100)));
   const X = (v) => m.l + ((Math.log10(v) - x0) / (x1 - x0)) * (width - m.l - m.r);
-  const Y = (pct) => height - m.b - ((pct - y.y0) / (y.y1 - y.y0)) * (height - m.t - m.b);
+  const Y = (pct) => height - m.b - y.at(pct) * (height - m.t - m.b);
 
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'group', class: 'plot' });
   root.setAttribute('aria-label', `Compressed size against ${speed_word()} speed, ${points.length} points; use the arrow keys to go from point to point`);
@@ -752,7 +774,7 @@ function render_plot() {
   axes.append(svg('text', { x: (m.l + width - m.r) / 2, y: height - 6, 'text-anchor': 'middle', class: 'title' },
     `${speed_word()[0].toUpperCase()}${speed_word().slice(1)} speed, MB/s (log scale) →`));
   axes.append(svg('text', { x: 12, y: m.t + (height - m.b - m.t) / 2, 'text-anchor': 'middle', class: 'title',
-    transform: `rotate(-90 12 ${m.t + (height - m.b - m.t) / 2})` }, '← smaller   size, % of original'));
+    transform: `rotate(-90 12 ${m.t + (height - m.b - m.t) / 2})` }, `← smaller   size, % of original${y.log ? ' (log)' : ''}`));
   root.append(axes);
 
   // The frontier: no other point is both at least as small and at least as fast.
@@ -921,7 +943,7 @@ function on_popstate(e) {
   const view = state.runs.get(e.state?.run);
   const spec = new URLSearchParams(location.search).get('codecs');
   if (state.codecs.length) apply_panel(spec === null ? state.api.default_panel : parse_spec(spec).entries);
-  if (!view) return hide_results();
+  if (!view) return e.state?.draft ? undefined : hide_results(); // a draft keeps the run beside it
   restore_input(view.input);
   show_view(view, false);
 }
