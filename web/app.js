@@ -6,7 +6,7 @@ const el = {
   main: $('main'), form: $('form'), inputs: $('inputs'), text: $('text'), text_info: $('text-info'),
   file: $('file'), drop: $('drop'), drop_words: $('drop-words'), limit_hint: $('limit-hint'),
   chosen: $('chosen'), chosen_name: $('chosen-name'), panel_box: $('panel-box'), panel: $('panel'),
-  panel_summary: $('panel-summary'), slow_legend: $('slow-legend'), cost: $('cost'), submit: $('submit'),
+  panel_summary: $('panel-summary'), slow_legend: $('slow-legend'), keys_hint: $('keys-hint'), cost: $('cost'), submit: $('submit'),
   cancel: $('cancel'), progress: $('progress'), status: $('status'), meter: $('meter'),
   error_box: $('error-box'), error: $('error'), retry: $('retry'), results: $('results'),
   results_title: $('results-title'), summary: $('summary'), wire: $('wire'), export_status: $('export-status'),
@@ -334,7 +334,8 @@ function choose_file(file) {
 function update_input_view() {
   const file = state.file;
   const touch = coarse_pointer.matches;
-  el.drop_words.hidden = touch; // no dragging on a phone
+  el.drop_words.hidden = touch; // no dragging, no arrow keys on a phone
+  el.keys_hint.hidden = touch;
   el.chosen.hidden = !file;
   el.drop.classList.toggle('has-file', Boolean(file));
   el.text.disabled = Boolean(file);
@@ -398,7 +399,7 @@ function send(request) {
 
   xhr.open('POST', `/compress${spec ? `?codecs=${spec}` : ''}`);
   xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-  xhr.setRequestHeader('Accept', 'application/x-ndjson, application/json');
+  xhr.setRequestHeader('Accept', 'application/x-ndjson'); // a server without streaming answers JSON
   xhr.upload.onprogress = (e) => {
     if (!e.lengthComputable) return;
     el.progress.max = 100;
@@ -742,13 +743,14 @@ function render_plot() {
   const left_out = view.rows.length - points.length;
   el.plot_note.textContent = left_out
     ? `Not plotted: ${left_out} ${left_out === 1 ? 'entry' : 'entries'} ${too_fast} on this input.` : '';
+  const focused = el.plot_box.contains(document.activeElement) ? document.activeElement.dataset.key : null;
   for (const old of el.plot_box.querySelectorAll('svg')) old.remove();
   el.tip.hidden = true;
   if (!points.length) return;
 
   const width = Math.max(260, el.plot_box.clientWidth);
   const height = width < 560 ? 260 : 330;
-  const m = { l: 50, r: 16, t: 14, b: 44 };
+  const m = { l: 64, r: 16, t: 14, b: 44 };
   const logs = points.map((p) => Math.log10(p[key]));
   const x0 = Math.floor(Math.min(...logs)), x1 = Math.max(Math.ceil(Math.max(...logs)), x0 + 1);
   const y = size_axis(Math.min(...points.map((p) => p.fraction * 100)), Math.max(...points.map((p) => p.fraction * 100)));
@@ -806,6 +808,13 @@ function render_plot() {
   });
   root.append(dots, labels);
   el.plot_box.prepend(root);
+  // A redraw (new width, a new row) keeps the point the keyboard was on.
+  const again = focused && dots.querySelector(`[data-key="${focused}"]`);
+  if (again) {
+    dots.querySelector('[tabindex="0"]').setAttribute('tabindex', '-1');
+    again.setAttribute('tabindex', '0');
+    again.focus();
+  }
 }
 
 function show_tip(dot) {

@@ -637,6 +637,8 @@ test('on a touch screen the page speaks of tapping, not keys or dragging', { tim
   assert.doesNotMatch(info, /Ctrl|Enter/);
   assert.match(info.replace(/\u00a0/g, ' '), /^5 bytes/);
   assert.equal(await page.isVisible('#drop-words'), false, 'no “drop it here” on a phone');
+  await page.click('#panel-box summary');
+  assert.equal(await page.isVisible('#keys-hint'), false, 'no arrow keys on a phone');
   await assert_clean(page);
 });
 
