@@ -200,7 +200,7 @@ function record_progress() {
   document.addEventListener('DOMContentLoaded', () => {
     const results = document.getElementById('results');
     const note = (what, text) => window.seen.push({
-      what, text, rows: document.querySelectorAll('#table tbody tr').length,
+      what, text: text.replace(/\u00a0/g, ' '), rows: document.querySelectorAll('#table tbody tr').length,
       complete: results.dataset.complete === 'true', at_ms: performance.now(),
     });
     for (const id of ['meter', 'status']) {
@@ -277,6 +277,19 @@ test('rows appear as each codec finishes, before the last one; the meter counts 
   assert.ok(timers.length >= 3, `the elapsed timer ticks: ${timers.join(', ')}`);
   assert.ok(seen.some((s) => s.what === 'status' && s.text === 'Compressing…'));
   assert.equal((await results_rows(page)).length, entries.length);
+
+  // Cancel while rows arrive: the stream stops, the finished rows stay, said to be incomplete.
+  await page.click('#submit');
+  await page.waitForFunction(() => document.getElementById('results').dataset.complete === 'false' &&
+    document.querySelectorAll('#table tbody tr').length > 0);
+  await page.click('#cancel');
+  await page.waitForSelector('#form[data-state="ready"]');
+  assert.match(await page.textContent('#status'), /^Cancelled/);
+  const kept = (await results_rows(page)).length;
+  assert.ok(kept > 0 && kept < entries.length, `${kept} finished rows kept`);
+  assert.match(await page.textContent('#summary'), new RegExp(`^Stopped after ${kept} of ${entries.length} codec levels`));
+  await page.waitForTimeout(1000);
+  assert.equal((await results_rows(page)).length, kept, 'nothing more arrives');
   await assert_clean(page);
 });
 
@@ -502,12 +515,18 @@ test('the time estimate disables Compress over the server’s budget, and no upl
   assert.equal(await page.isEnabled('#submit'), true);
   assert.ok(await page.$$eval('#panel .chip span.slow', (s) => s.length) > 0, 'slow levels are marked');
   await page.click('#panel-box summary');
+  const nslow = await page.$$eval('#panel .chip span.slow', (s) => s.length);
+  assert.equal(await page.getByRole('checkbox', { name: /\(slow\)$/ }).count(), nslow, 'a screen reader hears “slow” on the slow levels only');
   await page.$$eval('#panel input[type=checkbox]', (boxes) => boxes.forEach((box) => { if (!box.checked) box.click(); }));
   const reason = await page.textContent('#cost');
   assert.match(reason, /^Too much work for one run: .* would take about .* of server time, and the server allows /);
   assert.doesNotMatch(reason, /panel/i);
   assert.equal(await page.isDisabled('#submit'), true);
   assert.equal(await page.getAttribute('#submit', 'aria-describedby'), 'cost', 'the reason is tied to the button');
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    assert.deepEqual(await axe_violations(page), [], `over budget, ${scheme}: axe-core violations`);
+  }
   await page.focus('#text');
   await page.keyboard.press('Control+Enter');
   await page.waitForTimeout(500);
@@ -556,7 +575,7 @@ test('exports: CSV, Markdown and curl on the clipboard, JSON downloaded, each ma
   // The curl command, run by a shell, asks for the same report of the same bytes.
   const command = await clipboard('curl');
   assert.match(command, /^printf '%s' '/);
-  const out = child_process.execFileSync('bash', ['-c', command], { cwd: temp_dir, encoding: 'utf8' });
+  const out = child_process.execFileSync('bash', ['-c', command], { cwd: temp_dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const again = JSON.parse(out);
   assert.equal(again.original_size, Buffer.byteLength(text));
   assert.deepEqual(again.results.map((r) => [key(r), r.size]), report.results.map((r) => [key(r), r.size]));
@@ -573,7 +592,7 @@ test('copy as curl for a file names the file and gives the same sizes', { timeou
   await page.waitForFunction(() => /^Copied/.test(document.getElementById('export-status').textContent));
   const command = await page.evaluate(() => navigator.clipboard.readText());
   assert.match(command, /--data-binary @'it'\\''s a file\.txt'/);
-  const again = JSON.parse(child_process.execFileSync('bash', ['-c', command], { cwd: temp_dir, encoding: 'utf8' }));
+  const again = JSON.parse(child_process.execFileSync('bash', ['-c', command], { cwd: temp_dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   assert.deepEqual(again.results.map((r) => [key(r), r.size]), report.results.map((r) => [key(r), r.size]));
   await assert_clean(page);
 });
