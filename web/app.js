@@ -6,8 +6,8 @@ const el = {
   main: $('main'), form: $('form'), inputs: $('inputs'), text: $('text'), text_info: $('text-info'),
   file: $('file'), drop: $('drop'), drop_words: $('drop-words'), limit_hint: $('limit-hint'),
   chosen: $('chosen'), chosen_name: $('chosen-name'), panel_box: $('panel-box'), panel: $('panel'),
-  panel_summary: $('panel-summary'), slow_legend: $('slow-legend'), keys_hint: $('keys-hint'), cost: $('cost'), submit: $('submit'),
-  cancel: $('cancel'), progress: $('progress'), status: $('status'), meter: $('meter'),
+  panel_summary: $('panel-summary'), slow_legend: $('slow-legend'), keys_hint: $('keys-hint'),
+  cost: $('cost'), submit: $('submit'), cancel: $('cancel'), progress: $('progress'), status: $('status'), meter: $('meter'),
   error_box: $('error-box'), error: $('error'), retry: $('retry'), results: $('results'),
   results_title: $('results-title'), summary: $('summary'), wire: $('wire'), export_status: $('export-status'),
   plot_box: $('plot-box'), tip: $('tip'), plot_note: $('plot-note'), chart: $('chart'), table: $('table'),
@@ -21,11 +21,12 @@ const state = {
   max_input_nbytes: Infinity,   // unknown until /api/codecs answers
   file: null,                   // the chosen File, which wins over the text
   busy: false,                  // a request is in flight: no control may change it
-  xhr: null,
-  over_budget: false,
+  xhr: null,                    // the request in flight, which Cancel aborts
+  started_at: 0,                // Date.now() when it was sent, for the elapsed timer
+  over_budget: false,           // the estimate is over the server's CPU budget: Compress is off
   retry_at: 0,                  // Date.now() before which Retry waits (Retry-After)
   last_request: null,           // what Retry sends again
-  view: null,                   // the report shown: {subject, original, rows, report, spec, complete}
+  view: null,                   // the report shown: {input, spec, subject, original, rows, report, complete}
   axis: 'compress',
   sort: { key: 'size', dir: 1 },
   runs: new Map(),              // this visit's finished runs, by history entry id
@@ -534,7 +535,7 @@ function row_of(entry, original) {
 
 function begin_view(input, spec, nbytes) {
   const subject = input.file ? input.subject : `${input.subject} (${format_exact(nbytes)})`;
-  return { input, spec, subject, original: nbytes, rows: [], report: null, complete: false, shown: false };
+  return { input, spec, subject, original: nbytes, rows: [], report: null, complete: false };
 }
 
 function add_entry(view, entry) {
