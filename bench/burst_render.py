@@ -203,8 +203,12 @@ def plot(res, out_dir):
             ax.plot(x, [m.offered / 60 for m in ms], color="black", lw=1.2, label="offered")
             ax.step(x, [m.capacity_rps for m in ms], where="post", color="tab:blue", lw=1.2,
                     label="capacity (EB: p99 ≤ 1 s)" if row == 0 else "capacity (concurrency ÷ duration)")
-            ax.fill_between(x, 0, [m.refused / 60 for m in ms], color="tab:red", alpha=0.6, step=None,
-                            label="refused (503 / throttled)")
+            if row == 0:
+                per_instance = ctx["inputs"].cores * 1000 / bm.mix_cpu_ms(ctx["profile"], ctx["inputs"])
+                ax.step(x, [m.units * per_instance for m in ms], where="post", color="tab:blue", lw=0.8,
+                        ls="--", label="CPU-bound rate (slower above p99 ≤ 1 s)")
+            ax.fill_between(x, 0, [m.refused / 60 for m in ms], color="tab:red", alpha=0.6,
+                            label="refused (EB: 503, Lambda: throttled)")
             ax.set_yscale("symlog", linthresh=1)
             ax.set_title(f"{r.design}, burst ×{s:g}", fontsize=9)
             ax.grid(alpha=0.3)
