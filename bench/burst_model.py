@@ -266,6 +266,8 @@ class Minute:
     offered: float = 0.0
     served: float = 0.0
     refused: float = 0.0
+    reports_offered: float = 0.0  # the reports among the offered and refused requests
+    reports_refused: float = 0.0
     queued: float = 0.0  # reports waiting at the end of the minute
     p50_ms: float = 0.0  # of reports, the minute's worst step
     p99_ms: float = 0.0
@@ -348,6 +350,8 @@ def simulate_eb(profile, inputs, policy, params, prices, scale=1.0):
         row.offered += light + arrivals
         row.served += light + served_cpu * 1000 / report_cpu_ms
         row.refused += refused
+        row.reports_offered += arrivals
+        row.reports_refused += refused
         row.queued = backlog_cpu_s * 1000 / report_cpu_ms
         if arrivals > 0:
             row.p50_ms = max(row.p50_ms, p50)
@@ -468,6 +472,8 @@ def simulate_lambda(profile, inputs, limits, prices, scale=1.0):
         row.offered += sum(arrivals.values())
         row.served += total_served
         row.refused += sum(arrivals.values()) - total_served
+        row.reports_offered += sum(arrivals[k] for k in reports)
+        row.reports_refused += sum(arrivals[k] - served[k] for k in reports)
         row.units = max(row.units, in_use)
         row.pending += cold
         row.capacity_rps = max(row.capacity_rps, allowed / mean_s)

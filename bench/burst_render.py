@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/burst's output: plays the profile through bench/burst_model.py with the measured inputs and
 renders the Markdown tables, the per-minute CSV and the plot (matplotlib, imported only to plot)."""
+import dataclasses
 import os
 
 import burst_model as bm
@@ -27,6 +28,12 @@ def play(profile, measured, args):
     ord_lam = bm.simulate_lambda(ordinary, inputs, limits, prices)
     runs = {s: (bm.simulate_eb(profile, inputs, policy, params, prices, s),
                 bm.simulate_lambda(profile, inputs, limits, prices, s)) for s in scales}
+    # The same environment with CloudWatch's basic 5-minute datapoints (the seed's "about five
+    # minutes to fire"): what the file's 1-minute period buys.
+    slow = dataclasses.replace(policy, period_s=max(policy.period_s, 300.0))
+    slow_runs = {s: bm.simulate_eb(profile, inputs, slow, params, prices, s) for s in scales}
+    for r in slow_runs.values():
+        r.design = "Elastic Beanstalk, 5-minute alarm period"
     costs = {"idle": (bm.eb_month_cost(policy, params, prices, []),
                       {api: bm.lambda_month_cost(prices, [], api) for api in ("http", "rest")}),
              "ordinary": (bm.eb_month_cost(policy, params, prices, bm.month_days(prices, None, ord_eb)),
@@ -38,8 +45,10 @@ def play(profile, measured, args):
             {api: bm.lambda_month_cost(prices, bm.month_days(prices, lam, ord_lam), api)
              for api in ("http", "rest")})
     ctx = dict(profile=profile, measured=measured, params=params, prices=prices, policy=policy,
-               inputs=inputs, limits=limits, runs=runs, ordinary=(ord_eb, ord_lam), costs=costs)
-    return {"ctx": ctx, "markdown": markdown(ctx), "csv": csv(ctx), "json": as_json(ctx)}
+               inputs=inputs, limits=limits, runs=runs, slow_runs=slow_runs, ordinary=(ord_eb, ord_lam),
+               costs=costs)
+    return {"ctx": ctx, "markdown": markdown(ctx), "summary": markdown(ctx, 5), "csv": csv(ctx),
+            "json": as_json(ctx)}
 
 
 def as_json(ctx):
@@ -52,7 +61,7 @@ def as_json(ctx):
            "runs": {}}
     for s, (eb, lam) in ctx["runs"].items():
         out["runs"][f"{s:g}"] = {r.design: totals(r) | {"scaling_events": r.scaling_events}
-                                for r in (eb, lam)}
+                                for r in (eb, lam, ctx["slow_runs"][s])}
     return out
 
 
@@ -60,10 +69,12 @@ def totals(run):
     worst = max(run.minutes, key=lambda m: m.refused)
     return {"offered": run.total("offered"), "served": run.total("served"),
             "refused": run.total("refused"), "worst_minute_refused": worst.refused,
+            "reports": run.total("reports_offered"), "reports_refused": run.total("reports_refused"),
             "max_queued": run.peak("queued"), "worst_p99_ms": run.peak("p99_ms"),
             "peak_units": run.peak("units"), "cold_starts": run.total("pending") if
             run.design.startswith("Lambda") else None,
-            "minutes_refusing": sum(1 for m in run.minutes if m.refused >= 0.5)}
+            "minutes_refusing": sum(1 for m in run.minutes if m.refused >= 0.5),
+            "minutes_p99_over_1s": sum(1 for m in run.minutes if m.p99_ms > bm.LATENCY_TARGET_MS)}
 
 
 def csv(ctx):
@@ -81,7 +92,8 @@ def fmt_ms(ms):
     return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
-def markdown(ctx):
+def markdown(ctx, step_min=1):
+    """The tables; per-minute rows every step_min minutes (table.md: every minute)."""
     p, m, pol, lim = ctx["profile"], ctx["measured"], ctx["policy"], ctx["limits"]
     params, prices, inputs = ctx["params"], ctx["prices"], ctx["inputs"]
     kinds = list(p["requests_per_visitor"])
@@ -122,7 +134,9 @@ def markdown(ctx):
             f"Lambda start-up (process start to its first `/next`): {m['lambda_init_ms']:.1f} ms "
             f"(runs: {', '.join(f'{x:.1f}' for x in m['lambda_init_ms_runs'])}).", ""]
     out += ["### Assumptions", "",
-            f"- Profile `{p['name']}`: {p['description']} Source: {p['source']}",
+            f"- Profile `{p['name']}`: {p['description']} Source: {p['source']} Points (time: visitors/min): "
+            + ", ".join(f"{bm.clock(int(m))} {v:g}" for m, v in p["visitors_per_min"])
+            + "; per visitor: " + ", ".join(f"{n:g} {k}" for k, n in p["requests_per_visitor"].items()) + ".",
             f"- Elastic Beanstalk, read from `deploy/elasticbeanstalk/.ebextensions`: {pol.instance_type}, "
             f"{pol.min_size}–{pol.max_size} instances; CPUUtilization averaged over {pol.period_s / 60:g}-minute "
             f"periods, {pol.breach_periods} period(s) above {pol.upper_pct:g} % adds {pol.upper_increment}, "
@@ -146,17 +160,20 @@ def markdown(ctx):
             "invocations + GB-s (x86, per ms) + API Gateway requests (HTTP API in 512 KB increments), "
             "free tiers left out; throttled requests still count at API Gateway.", ""]
     out += ["### The burst, in total", "",
-            "| burst | design | requests | served | refused (worst minute) | minutes refusing | max queued | worst p99 | peak instances / concurrency | cold starts |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| burst | design | requests | served | refused (worst minute) | reports refused | minutes refusing | max queued | worst p99 (minutes over 1 s) | peak instances / concurrency | cold starts |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s, pair in ctx["runs"].items():
-        for r in pair:
+        for r in pair + (ctx["slow_runs"][s],):
             t = totals(r)
             cold = "–" if t["cold_starts"] is None else fmt_n(t["cold_starts"])
             out.append(f"| ×{s:g} | {r.design} | {bm.fmt_n(t['offered'])} | {bm.fmt_n(t['served'])} | "
                        f"{bm.fmt_n(t['refused'])} = {bm.fmt_pct(t['refused'], t['offered'])} "
-                       f"({bm.fmt_n(t['worst_minute_refused'])}) | {t['minutes_refusing']} | "
-                       f"{bm.fmt_n(t['max_queued'])} | {fmt_ms(t['worst_p99_ms'])} | {t['peak_units']:.0f} | {cold} |")
-    out += ["", "×N: N times the profile's visitors above its baseline.", "",
+                       f"({bm.fmt_n(t['worst_minute_refused'])}) | "
+                       f"{bm.fmt_pct(t['reports_refused'], t['reports'])} of {bm.fmt_n(t['reports'])} | {t['minutes_refusing']} | "
+                       f"{bm.fmt_n(t['max_queued'])} | {fmt_ms(t['worst_p99_ms'])} ({t['minutes_p99_over_1s']}) | "
+                       f"{t['peak_units']:.0f} | {cold} |")
+    out += ["", "×N: N times the profile's visitors above its baseline. The third row of each burst is the "
+            "same environment with a 5-minute alarm period (CloudWatch basic monitoring), for comparison.", "",
             "### A month's cost", "", "| design | " + " | ".join(ctx["costs"]) + " |",
             "|---|" + "---:|" * len(ctx["costs"])]
     rows = [(f"Elastic Beanstalk ({pol.instance_type} + ALB)", lambda v: v[0]),
@@ -165,14 +182,16 @@ def markdown(ctx):
         out.append(f"| {name} | " + " | ".join(cost_model.fmt_dollars(get(v)) for v in ctx["costs"].values()) + " |")
     start = burst_start(p) - 5
     for s, (eb, lam) in ctx["runs"].items():
-        out += ["", f"### Per minute, burst ×{s:g}, {bm.clock(start)}–{bm.clock(start + WINDOW_MIN)} "
-                "(requests per minute; the rest of the day is in minutes.csv)", "",
-                "| time | offered | EB in service (+booting) | EB CPU | EB served | EB refused | EB queued | EB p99 "
+        every = "" if step_min == 1 else f", every {step_min} minutes"
+        out += ["", f"### Per minute, burst ×{s:g}, {bm.clock(start)}–{bm.clock(start + WINDOW_MIN)}{every} "
+                "(requests per minute; the whole day is in minutes.csv)", "",
+                "| time | offered (reports) | EB in service (+booting) | EB CPU | EB served | EB refused | EB queued | EB p99 "
                 "| λ concurrency | λ served | λ throttled | λ cold | λ p99 |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for a, b in zip(eb.minutes[start:start + WINDOW_MIN], lam.minutes[start:start + WINDOW_MIN]):
+        for a, b in zip(eb.minutes[start:start + WINDOW_MIN:step_min],
+                        lam.minutes[start:start + WINDOW_MIN:step_min]):
             boot = f" (+{a.pending:.0f})" if a.pending else ""
-            out.append(f"| {bm.clock(a.minute)} | {a.offered:,.0f} | {a.units:.0f}{boot} | {a.cpu_pct:.0f}% | "
+            out.append(f"| {bm.clock(a.minute)} | {a.offered:,.0f} ({a.reports_offered:,.0f}) | {a.units:.0f}{boot} | {a.cpu_pct:.0f}% | "
                        f"{a.served:,.0f} | {a.refused:,.0f} | {a.queued:,.0f} | {fmt_ms(a.p99_ms)} | "
                        f"{b.units:.1f} | {b.served:,.0f} | {b.refused:,.0f} | {b.pending:.1f} | {fmt_ms(b.p99_ms)} |")
     return "\n".join(out)
@@ -216,7 +235,7 @@ def plot(res, out_dir):
                 ax.set_ylabel("requests/s")
             if row == 1:
                 ax.set_xlabel("hour of the day")
-            ax.legend(fontsize=7, loc="upper right")
+            ax.legend(fontsize=6.5, loc="center right")
     fig.suptitle(f"Profile {ctx['profile']['name']}: offered load, capacity and refused requests", fontsize=10)
     fig.tight_layout()
     paths = [os.path.join(out_dir, "burst.png"), os.path.join(out_dir, "burst.svg")]

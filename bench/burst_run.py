@@ -286,9 +286,9 @@ def main(argv):
     p.add_argument("--prices", default=os.path.join(HERE, "prices.json"))
     p.add_argument("--light-s", type=int, default=2, help="seconds of wrk on /tiny")
     p.add_argument("--alone-s", type=float, default=2.0, help="seconds per report kind, one at a time")
-    p.add_argument("--level-s", type=float, default=6.0, help="seconds per open-loop load level")
+    p.add_argument("--level-s", type=float, default=5.0, help="seconds per open-loop load level")
     p.add_argument("--spawns", type=int, default=3, help="lambda start-ups timed")
-    p.add_argument("--invocations", type=int, default=5, help="lambda invocations per report kind")
+    p.add_argument("--invocations", type=int, default=3, help="lambda invocations per report kind")
     args = p.parse_args(argv[1:])
 
     profile = burst_model.load_json(args.profile)
@@ -306,11 +306,13 @@ def main(argv):
         f.write(res["csv"])
     with open(os.path.join(args.out, "table.md"), "w", encoding="utf-8") as f:
         f.write(res["markdown"] + "\n")
+    with open(os.path.join(args.out, "summary.md"), "w", encoding="utf-8") as f:
+        f.write(res["summary"] + "\n")  # the README's section: per-minute rows every 5 minutes
     plots = burst_render.plot(res, args.out)
     print(res["markdown"])
     print()
     print("_Written: " + ", ".join(os.path.relpath(x, ROOT) for x in
-                                   [os.path.join(args.out, n) for n in ("results.json", "table.md", "minutes.csv")] + plots)
+                                   [os.path.join(args.out, n) for n in ("results.json", "table.md", "summary.md", "minutes.csv")] + plots)
           + "._")
     return 0
 
