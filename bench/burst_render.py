@@ -47,7 +47,9 @@ def play(profile, measured, args):
     ctx = dict(profile=profile, measured=measured, params=params, prices=prices, policy=policy,
                inputs=inputs, limits=limits, runs=runs, slow_runs=slow_runs, ordinary=(ord_eb, ord_lam),
                costs=costs)
-    return {"ctx": ctx, "markdown": markdown(ctx), "summary": markdown(ctx, 5), "csv": csv(ctx),
+    # summary.md is the README's copy, under its "## Servers vs serverless" heading.
+    summary = "#" + markdown(ctx, 5).replace("\n### ", "\n#### ")
+    return {"ctx": ctx, "markdown": markdown(ctx), "summary": summary, "csv": csv(ctx),
             "json": as_json(ctx)}
 
 
@@ -93,9 +95,11 @@ def fmt_ms(ms):
 
 
 def markdown(ctx, step_min=1):
-    """The tables; per-minute rows every step_min minutes (table.md: every minute)."""
+    """The tables; per-minute rows every minute for every scale (table.md), or every step_min
+    minutes for the largest scale only (summary.md, the README's copy)."""
     p, m, pol, lim = ctx["profile"], ctx["measured"], ctx["policy"], ctx["limits"]
-    params, prices, inputs = ctx["params"], ctx["prices"], ctx["inputs"]
+    src = {k: v["source"] for part in ("eb", "lambda") for k, v in ctx["params"][part].items()}
+    prices, inputs = ctx["prices"], ctx["inputs"]
     kinds = list(p["requests_per_visitor"])
     cap = bm.instance_capacity_rps(p, inputs)
     u99 = bm.utilisation_at_p99(p, inputs)
@@ -114,7 +118,7 @@ def markdown(ctx, step_min=1):
             name, longest = "light (GET /tiny, wrk)", "–"
             alone = f"– ({m['light_rps']:,.0f} req/s, 16 connections)"
         else:
-            name, longest = f"report, {k} text", fmt_ms(m["longest_task_ms"][k])
+            name, longest = f"report, {k}", fmt_ms(m["longest_task_ms"][k])
             alone = f"{fmt_ms(bm.service_ms(inputs, k))} ({fmt_ms(m['alone_ms'][k])})"
         out.append(f"| {name} | {p['requests_per_visitor'][k]:g} | {m['cpu_ms'][k]:.2f} ms | {longest} | {alone} | "
                    f"{m['lambda_cpu_ms'][k]:.2f} ms ({fmt_ms(m['lambda_wall_ms'][k])}) |")
@@ -142,16 +146,16 @@ def markdown(ctx, step_min=1):
             f"periods, {pol.breach_periods} period(s) above {pol.upper_pct:g} % adds {pol.upper_increment}, "
             f"below {pol.lower_pct:g} % removes {-pol.lower_increment}; cooldown {pol.cooldown_s:g} s; the "
             f"balancer sends traffic after {pol.health_check_s:g} s of health checks.",
-            f"- Not in those files: instance launch {pol.instance_launch_s:g} s ({params['eb']['instance_launch_s']['source']}); "
-            f"image build {pol.image_build_s:g} s ({params['eb']['image_build_s']['source']}). "
+            f"- Not in those files: instance launch {pol.instance_launch_s:g} s ({src['instance_launch_s']}); "
+            f"image build {pol.image_build_s:g} s ({src['image_build_s']}). "
             f"So a new instance takes traffic {pol.ready_s:g} s after the alarm acts.",
             f"- An instance is as fast as this machine's {m['cores']} cores (optimistic for a 2-vCPU x86 "
             "instance, whose vCPUs are one core's two hyperthreads); the group's CPU is the served work's.",
-            f"- Lambda: {lim.account_concurrency} concurrent executions ({params['lambda']['account_concurrency']['source']}); "
-            f"+{lim.scaling_per_s * 10:g} environments per 10 s ({params['lambda']['scaling_per_10_s']['source']}); "
-            f"cold start = {lim.platform_cold_start_ms:g} ms platform part ({params['lambda']['platform_cold_start_ms']['source']}) "
+            f"- Lambda: {lim.account_concurrency} concurrent executions ({src['account_concurrency']}); "
+            f"+{lim.scaling_per_s * 10:g} environments per 10 s ({src['scaling_per_10_s']}); "
+            f"cold start = {lim.platform_cold_start_ms:g} ms platform part ({src['platform_cold_start_ms']}) "
             f"+ the measured start-up; idle environments kept {lim.environment_keep_s:g} s "
-            f"({params['lambda']['environment_keep_s']['source']}); {lim.memory_mb} MB.",
+            f"({src['environment_keep_s']}); {lim.memory_mb} MB.",
             f"- Prices: bench/prices.json, {prices['region']} list prices as of {prices['as_of']} "
             f"({'; '.join(prices['sources'][k] for k in ('ec2', 'alb', 'lambda', 'api_gateway'))}). "
             f"Months of {prices['hours_per_month']} h: idle = no requests; ordinary = the profile's "
@@ -160,7 +164,9 @@ def markdown(ctx, step_min=1):
             "invocations + GB-s (x86, per ms) + API Gateway requests (HTTP API in 512 KB increments), "
             "free tiers left out; throttled requests still count at API Gateway.", ""]
     out += ["### The burst, in total", "",
-            "| burst | design | requests | served | refused (worst minute) | reports refused | minutes refusing | max queued | worst p99 (minutes over 1 s) | peak instances / concurrency | cold starts |",
+            "| burst | design | requests | served | refused (worst minute) | reports refused "
+            "| minutes refusing | max queued | worst p99 (minutes over 1 s) "
+            "| peak instances / concurrency | cold starts |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s, pair in ctx["runs"].items():
         for r in pair + (ctx["slow_runs"][s],):
@@ -181,7 +187,8 @@ def markdown(ctx, step_min=1):
     for name, get in rows:
         out.append(f"| {name} | " + " | ".join(cost_model.fmt_dollars(get(v)) for v in ctx["costs"].values()) + " |")
     start = burst_start(p) - 5
-    for s, (eb, lam) in ctx["runs"].items():
+    shown = ctx["runs"] if step_min == 1 else {max(ctx["runs"]): ctx["runs"][max(ctx["runs"])]}
+    for s, (eb, lam) in shown.items():
         every = "" if step_min == 1 else f", every {step_min} minutes"
         out += ["", f"### Per minute, burst ×{s:g}, {bm.clock(start)}–{bm.clock(start + WINDOW_MIN)}{every} "
                 "(requests per minute; the whole day is in minutes.csv)", "",

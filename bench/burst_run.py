@@ -311,9 +311,8 @@ def main(argv):
     plots = burst_render.plot(res, args.out)
     print(res["markdown"])
     print()
-    print("_Written: " + ", ".join(os.path.relpath(x, ROOT) for x in
-                                   [os.path.join(args.out, n) for n in ("results.json", "table.md", "summary.md", "minutes.csv")] + plots)
-          + "._")
+    written = [os.path.join(args.out, n) for n in ("results.json", "table.md", "summary.md", "minutes.csv")]
+    print("_Written: " + ", ".join(os.path.relpath(x, ROOT) for x in written + plots) + "._")
     return 0
 
 

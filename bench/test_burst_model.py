@@ -162,6 +162,15 @@ class EbSimulationTest(unittest.TestCase):
         for (a, _), (b, _) in zip(run.scaling_events, run.scaling_events[1:]):
             self.assertGreaterEqual(b - a, policy().instance_launch_s + policy().cooldown_s)
 
+    def test_a_saturated_fleet_serves_its_cores_worth_and_refuses_the_rest(self):
+        # 2 instances × 2 cores ÷ 0.2 s = 20 reports/s = 1,200/min; 2,400/min offered.
+        run = eb(profile([[0, 2400], [30, 2400]], minutes=30), pol=policy(max_size=2))
+        m = run.minutes[20]
+        self.assertAlmostEqual(m.served, 1200)
+        self.assertAlmostEqual(m.refused, 1200)
+        self.assertAlmostEqual(m.queued, 2 * 18)
+        self.assertEqual(m.cpu_pct, 100)
+
     def test_requests_are_conserved(self):
         run = eb(burst(4000))
         self.assertGreater(run.total("refused"), 0)
