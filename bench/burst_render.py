@@ -131,7 +131,10 @@ def markdown(ctx, step_min=1):
         out.append(f"| {lv['utilisation']:.0%} | {lv['offered_rps']:.1f} | {lv['requests']} | {lv['non200']} | "
                    f"{fmt_ms(lv['p50_ms'])} / {fmt_ms(lv['p99_ms'])} | {fmt_ms(mp50)} / {fmt_ms(mp99)} | "
                    f"{lv['server_cpu_busy']:.0%} |")
-    out += ["", f"→ one instance serves **{cap:.1f} requests/s** of the profile's mix with reports' p99 ≤ 1 s "
+    rpv = p["requests_per_visitor"]
+    report_share = sum(n for k, n in rpv.items() if k != bm.LIGHT) / sum(rpv.values())
+    out += ["", f"→ one instance serves **{cap:.1f} requests/s** of the profile's mix ({cap * report_share:.1f} "
+            f"reports/s and {cap * (1 - report_share):.1f} light requests/s) with reports' p99 ≤ 1 s "
             f"(the model's p99 crosses 1 s at {u99:.0%} of the CPU-bound rate: an M/G/1 queue of reports, each "
             f"fanned out over the cores, with the service times above); it admits {m['queue_bound']} reports "
             f"({m['compute_threads']} running + `--queue-length` {m['queue_length']}) before answering 503. "
