@@ -120,6 +120,27 @@ def tiered_cost(units, tiers_per_million):
     return cost
 
 
+def ec2_cost(instance_hours, instance_type, prices, ebs_gb):
+    """Dollars for instance_hours of instance_type on demand, each with an ebs_gb gp3 root volume."""
+    inst = prices["ec2"][instance_type]
+    volume_months = instance_hours / prices["hours_per_month"]
+    return instance_hours * inst["hourly"] + volume_months * ebs_gb * prices["ebs_gp3_gb_month"]
+
+
+def alb_lcus(requests_per_s, nbytes_per_request, prices, new_connections_per_request):
+    """LCUs an Application Load Balancer bills for a steady rate: the larger of the new-connection
+    and processed-bytes dimensions (the other two stay far below them for this service)."""
+    lcu = prices["alb"]["lcu"]
+    processed_gb_per_h = requests_per_s * SECONDS_PER_HOUR * nbytes_per_request / 1e9
+    return max(requests_per_s * new_connections_per_request / lcu["new_connections_per_s"],
+               processed_gb_per_h / lcu["processed_gb_per_h"])
+
+
+def alb_cost(hours, lcu_hours, prices):
+    """Dollars for an Application Load Balancer up `hours` that used `lcu_hours` LCU-hours."""
+    return hours * prices["alb"]["hourly"] + lcu_hours * prices["alb"]["lcu_hourly"]
+
+
 def eb_monthly(volume, w, instance_type, prices, a):
     """(dollars, instances) for Elastic Beanstalk: EC2 instances sized for the peak with headroom,
     their root volumes, T3 surplus credits if busy above baseline, and the ALB (hours + LCUs)."""
@@ -129,37 +150,46 @@ def eb_monthly(volume, w, instance_type, prices, a):
     capacity_rps = w.capacity_rps * inst["vcpus"] / w.measured_vcpus
     needed = avg_rps * a.peak_factor / (capacity_rps * a.target_utilisation)
     instances = max(a.min_instances, math.ceil(needed))
-    cost = instances * (inst["hourly"] * hours + a.ebs_gb * prices["ebs_gp3_gb_month"])
+    cost = ec2_cost(instances * hours, instance_type, prices, a.ebs_gb)
     if "baseline_utilisation" in inst:
         # T3 "unlimited" (the default): CPU above baseline, averaged, is billed per vCPU-hour.
         utilisation = avg_rps / (instances * capacity_rps)
         surplus = max(0.0, utilisation - inst["baseline_utilisation"])
         cost += surplus * inst["vcpus"] * hours * instances * inst["surplus_vcpu_hourly"]
-    alb = prices["alb"]
-    lcu = alb["lcu"]
-    processed_gb_per_h = avg_rps * SECONDS_PER_HOUR * (w.request_nbytes + w.response_nbytes) / 1e9
-    lcus = max(
-        avg_rps * a.new_connections_per_request / lcu["new_connections_per_s"],
-        processed_gb_per_h / lcu["processed_gb_per_h"],
-    )
-    cost += hours * (alb["hourly"] + lcus * alb["lcu_hourly"])
+    lcus = alb_lcus(avg_rps, w.request_nbytes + w.response_nbytes, prices,
+                    a.new_connections_per_request)
+    cost += alb_cost(hours, hours * lcus, prices)
     return cost, instances
+
+
+def gateway_units(request_nbytes, api, prices):
+    """How many requests API Gateway `api` ('http' or 'rest') bills one request of this size as:
+    HTTP APIs meter in 512 KB increments (a 3 MB upload counts 7 times), REST APIs per request."""
+    if api == "http":
+        return math.ceil(request_nbytes / prices["api_gateway_http"]["metering_increment_nbytes"])
+    return 1
+
+
+def lambda_cost(invocations, gb_seconds, units, prices, api):
+    """Dollars for Lambda (x86: requests + GB-seconds) behind API Gateway `api` ('http' or 'rest')
+    billing `units` requests (gateway_units summed), over one month's tiers."""
+    lam = prices["lambda"]
+    cost = invocations / 1e6 * lam["request_per_million"] + gb_seconds * lam["gb_second_x86"]
+    tiers = prices["api_gateway_http" if api == "http" else "api_gateway_rest"]["tiers_per_million"]
+    return cost + tiered_cost(units, tiers)
+
+
+def billed_ms(duration_ms, prices):
+    """A duration rounded up to Lambda's billing granularity."""
+    step = prices["lambda"]["billing_granularity_ms"]
+    return math.ceil(duration_ms / step) * step
 
 
 def lambda_monthly(volume, w, prices, api):
     """Dollars for Lambda (requests + GB-seconds, x86) behind API Gateway `api` ('http' or 'rest')."""
-    lam = prices["lambda"]
-    billed_ms = math.ceil(w.lambda_duration_ms / lam["billing_granularity_ms"]) * lam["billing_granularity_ms"]
-    gb_seconds = volume * (w.lambda_memory_mb / 1024) * billed_ms / 1000
-    cost = volume / 1e6 * lam["request_per_million"] + gb_seconds * lam["gb_second_x86"]
-    if api == "http":
-        gw = prices["api_gateway_http"]
-        # HTTP APIs meter each request in 512 KB increments: a 3 MB upload counts 7 times.
-        units = volume * math.ceil(w.request_nbytes / gw["metering_increment_nbytes"])
-        cost += tiered_cost(units, gw["tiers_per_million"])
-    else:
-        cost += tiered_cost(volume, prices["api_gateway_rest"]["tiers_per_million"])
-    return cost
+    gb_seconds = volume * (w.lambda_memory_mb / 1024) * billed_ms(w.lambda_duration_ms, prices) / 1000
+    return lambda_cost(volume, gb_seconds, volume * gateway_units(w.request_nbytes, api, prices),
+                       prices, api)
 
 
 def break_even(w, instance_type, api, prices, a, lo=1e3, hi=1e12):
