@@ -22,13 +22,16 @@ std::string codecs_json(const config& c) {
             costs.push_back({{"level", level},
                              {"compress_ns_per_byte", cost_ns_per_byte(*d, level)},
                              {"decompress_ns_per_byte", decompress_ns_per_byte(*d)}});
-        codecs.push_back({{"name", d->name},
-                          {"content_coding", d->content_coding},
-                          {"library", d->library},
-                          {"min_level", d->min_level},
-                          {"default_level", d->default_level},
-                          {"max_level", d->max_level},
-                          {"costs", std::move(costs)}});
+        boost::json::object codec{{"name", d->name},
+                                   {"content_coding", d->content_coding},
+                                   {"library", d->library},
+                                   {"min_level", d->min_level},
+                                   {"default_level", d->default_level},
+                                   {"max_level", d->max_level},
+                                   {"costs", std::move(costs)}};
+        // gzip and zlib share deflate's compression: a panel holding several pays for it once.
+        if (d->derived_from) codec["derived_from"] = d->derived_from->name;
+        codecs.push_back(std::move(codec));
     }
     boost::json::array default_entries;
     for (const auto& e : default_panel())

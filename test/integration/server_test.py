@@ -358,6 +358,9 @@ class Streaming(ServerTest):
         for c in doc["codecs"]:
             self.assertEqual([x["level"] for x in c["costs"]],
                              list(range(c["min_level"], c["max_level"] + 1)), c["name"])
+            if "derived_from" in c:  # shares its base's compression, so its costs
+                base = next(b for b in doc["codecs"] if b["name"] == c["derived_from"])
+                self.assertEqual(c["costs"], base["costs"], c["name"])
             for x in c["costs"]:
                 self.assertGreater(x["compress_ns_per_byte"], 0)
                 self.assertGreater(x["decompress_ns_per_byte"], 0)
