@@ -490,12 +490,20 @@ result<report> run_report(std::string_view in, const panel& p, const executor& e
     return future.get();
 }
 
+// v in fixed notation with four significant digits and at least min_decimals decimals: a
+// run on a small input takes microseconds, a speed may be a hundredth of a MB/s, and exponent
+// notation (1.2E-3) is what people reading the API should not have to parse.
+std::string significant(double v, int min_decimals) {
+    const int magnitude = v > 0 ? static_cast<int>(std::floor(std::log10(v))) : 0;
+    return fmt::format("{:.{}f}", v, std::clamp(3 - magnitude, min_decimals, 9));
+}
+
 std::string to_json(const entry_result& e, std::size_t original_nbytes) {
     // Written by hand: Boost.JSON prints doubles in exponent form (1.232E-1), which the
     // original client parses but people reading the API should not have to.
     const double original = static_cast<double>(original_nbytes);
     auto mb_s = [&](const timing& t) {
-        return t.median_ms > 0 && original > 0 ? fmt::format("{:.1f}", original / t.median_ms / 1e3)
+        return t.median_ms > 0 && original > 0 ? significant(original / t.median_ms / 1e3, 1)
                                : std::string("null");
     };
     auto or_null = [](const std::optional<std::size_t>& n) {
@@ -504,14 +512,15 @@ std::string to_json(const entry_result& e, std::size_t original_nbytes) {
     // Codec names come from the registry: plain identifiers, nothing to escape. Times keep
     // three decimals: a run on a small input takes microseconds.
     return fmt::format(
-        R"({{"codec":"{}","level":{},"size":{},"ratio":{},"compress_ms":{:.3f},)"
-        R"("decompress_ms":{:.3f},"compress_min_ms":{:.3f},"decompress_min_ms":{:.3f},)"
+        R"({{"codec":"{}","level":{},"size":{},"ratio":{},"compress_ms":{},)"
+        R"("decompress_ms":{},"compress_min_ms":{},"decompress_min_ms":{},)"
         R"("runs":{},"decompress_runs":{},"compress_mb_s":{},"decompress_mb_s":{},)"
         R"("verified":{},"compress_peak_bytes":{},"decompress_peak_bytes":{},)"
         R"("pareto":{{"compress":{},"decompress":{}}}{}}})",
         e.codec->name, e.level, e.size,
         original > 0 ? fmt::format("{:.4f}", static_cast<double>(e.size) / original) : "null",
-        e.compress.median_ms, e.decompress.median_ms, e.compress.min_ms, e.decompress.min_ms,
+        significant(e.compress.median_ms, 3), significant(e.decompress.median_ms, 3),
+        significant(e.compress.min_ms, 3), significant(e.decompress.min_ms, 3),
         e.compress.runs, e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
         or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes), e.pareto_compress,
         e.pareto_decompress,
