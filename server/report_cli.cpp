@@ -167,44 +167,45 @@ void print_report(std::ostream& out, output_format format, const std::string& na
 // The budget's estimate against what was measured, per distinct compression: one run of
 // compression and of decompression on the whole input, in CPU ms.
 void print_estimate_check(std::ostream& out, const std::string& name, std::string_view data,
-                          const panel& p, const report& r) {
+                          const panel& p, const report& r, const measure_options& measure) {
     const auto table = estimate_compressions(p, data, {.min_input_nbytes = SIZE_MAX});
     const auto sampled = estimate_compressions(p, data);
-    out << fmt::format("{}: {} bytes; CPU ms of one run, estimated vs measured (median)\n", name,
-                       data.size());
-    out << fmt::format("{:<14} {:>9} {:>9} {:>9} {:>7} {:>7}   {:>9} {:>9} {:>9} {:>7} {:>7}\n",
+    out << fmt::format("{}: {} bytes; CPU ms of one run (c: compression, d: decompression), "
+                       "estimated by the table and by sampling vs the measured median; then what "
+                       "the budget charges, repeats included, vs what the report spent\n",
+                       name, data.size());
+    out << fmt::format("{:<14} {:>8} {:>8} {:>8} {:>6} {:>6}  {:>8} {:>8} {:>8} {:>6} {:>6}  "
+                       "{:>8} {:>8} {:>6}\n",
                        "entry", "c table", "c sample", "c real", "err t", "err s", "d table",
-                       "d sample", "d real", "err t", "err s");
+                       "d sample", "d real", "err t", "err s", "charged", "spent", "err");
     auto err = [](double est, double real) {
         return real > 0 ? fmt::format("{:+.0f}%", 100 * (est - real) / real) : std::string("n/a");
     };
+    double spent_total = 0;
     for (std::size_t i = 0; i < table.size(); ++i) {
         const entry_result* e = nullptr;
         for (const auto& x : r.results)
             if (&base_of(*x.codec) == table[i].base && x.level == table[i].level) e = &x;
         if (!e) continue;
         const double c = e->compress.median_ms, d = e->decompress.median_ms;
-        out << fmt::format(
-            "{:<14} {:>9.2f} {:>9.2f} {:>9.2f} {:>7} {:>7}   {:>9.2f} {:>9.2f} {:>9.2f} {:>7} {:>7}\n",
-            fmt::format("{}:{}", table[i].base->name, table[i].level), table[i].compress_run_ms,
-            sampled[i].compress_run_ms, c, err(table[i].compress_run_ms, c),
-            err(sampled[i].compress_run_ms, c), table[i].decompress_run_ms,
-            sampled[i].decompress_run_ms, d, err(table[i].decompress_run_ms, d),
-            err(sampled[i].decompress_run_ms, d));
+        const double spent = c * e->compress.runs + d * e->decompress.runs;
+        const double charged = estimate_cpu_ms(std::span(&sampled[i], 1), measure);
+        spent_total += spent;
+        out << fmt::format("{:<14} {:>8.2f} {:>8.2f} {:>8.2f} {:>6} {:>6}  {:>8.2f} {:>8.2f} "
+                           "{:>8.2f} {:>6} {:>6}  {:>8.1f} {:>8.1f} {:>6}\n",
+                           fmt::format("{}:{}", table[i].base->name, table[i].level),
+                           table[i].compress_run_ms, sampled[i].compress_run_ms, c,
+                           err(table[i].compress_run_ms, c), err(sampled[i].compress_run_ms, c),
+                           table[i].decompress_run_ms, sampled[i].decompress_run_ms, d,
+                           err(table[i].decompress_run_ms, d),
+                           err(sampled[i].decompress_run_ms, d), charged, spent,
+                           err(charged, spent));
     }
-    // What the budget charges (repeats included) against what the report spent.
-    double spent = 0;
-    for (const auto& comp : table)
-        for (const auto& x : r.results)
-            if (&base_of(*x.codec) == comp.base && x.level == comp.level) {
-                spent += x.compress.median_ms * x.compress.runs +
-                         x.decompress.median_ms * x.decompress.runs;
-                break;
-            }
     out << fmt::format("whole report, repeats included: table {:.0f} ms, sampled {:.0f} ms, "
                        "spent {:.0f} ms ({} / {})\n",
-                       estimate_cpu_ms(table), estimate_cpu_ms(sampled), spent,
-                       err(estimate_cpu_ms(table), spent), err(estimate_cpu_ms(sampled), spent));
+                       estimate_cpu_ms(table, measure), estimate_cpu_ms(sampled, measure),
+                       spent_total, err(estimate_cpu_ms(table, measure), spent_total),
+                       err(estimate_cpu_ms(sampled, measure), spent_total));
 }
 
 // The bytes of a file or of standard input ("-"): an error naming the file for one that cannot
@@ -366,7 +367,7 @@ int run_report_cli(const std::vector<std::string>& args) {
             return 1;
         }
         if (vm.count("check-estimate"))
-            print_estimate_check(std::cout, name, data, *p, *r);
+            print_estimate_check(std::cout, name, data, *p, *r, measure);
         else
             print_report(std::cout, format, name, *r);
     }

@@ -12,12 +12,21 @@ DATA_DIR = os.environ.get(
     "COMPRESSTEST_TEST_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data"))
 
 
+# These tests exercise HTTP, admission and the process's life, not measurement: their servers
+# repeat each report timing to 1 ms of CPU instead of the default 20, so that a report of many
+# entries stays quick under a sanitizer on a busy machine. A test about timings passes its own
+# --timing-floor-ms.
+QUICK_TIMINGS = ("--timing-floor-ms", "1")
+
+
 class Server:
     """A compresstest serve process on 127.0.0.1 and a free port, with its stdout captured."""
 
     def __init__(self, *args, env=None):
         full_env = dict(os.environ)
         full_env.update(env or {})
+        if "--timing-floor-ms" not in args:
+            args = (*QUICK_TIMINGS, *args)
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, text=True)

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import BINARY, wait_for
+from harness import BINARY, QUICK_TIMINGS, wait_for
 
 INSTANCES = 3
 CHECK_INTERVAL_MS = 200
@@ -48,7 +48,7 @@ class Instance:
     def start(self):
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--access-log", "off",
-             "--trust-forwarded-for", "on"],
+             "--trust-forwarded-for", "on", *QUICK_TIMINGS],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: healthz_status(self.port) == 200, READY_TIMEOUT_S,
                    f"instance on {self.port} to answer /healthz")
