@@ -66,8 +66,8 @@ double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_opti
 // spends at most max_sampling_ms of CPU per estimate, max_entry_sampling_ms (by the table)
 // per compression; the rest keep the table's figures.
 struct estimate_options {
-    std::size_t sample_nbytes = 128 * 1024;
-    std::size_t sample_slices = 8;
+    std::size_t sample_nbytes = 256 * 1024;
+    std::size_t sample_slices = 16;
     std::size_t min_input_nbytes = 512 * 1024;
     double max_sampling_ms = 60;
     double max_entry_sampling_ms = 20;
