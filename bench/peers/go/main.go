@@ -42,7 +42,7 @@ import (
 	"unsafe"
 )
 
-const maxInputBytes = 3 << 20               // compresstest's max-body-bytes default
+const maxInputBytes = 3 << 20               // compresstest's max-input-bytes default
 const maxFormBytes = maxInputBytes + 64<<10 // the form's framing on top of the input
 
 // counter is an io.Writer that keeps only the number of bytes written: a size needs no buffer.
