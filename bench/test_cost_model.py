@@ -22,30 +22,56 @@ def wrk_run(rps, p50_ms, server_ms=None, cpu_ms=None):
 def single_thread_report():
     results = [("gzip", 6, 100.0), ("gzip", 9, 300.0), ("deflate", 9, 300.0), ("zlib", 9, 300.0),
                ("bzip2", 9, 600.0), ("zstd", 3, 20.0), ("brotli", 5, 130.0), ("lz4", 1, 10.0)]
-    return {"results": [{"codec": c, "level": lv, "compress_ms": ms} for c, lv, ms in results],
+    return {"results": [{"codec": c, "level": lv, "compress_ms": ms, "runs": 1,
+                         "decompress_ms": 5.0, "decompress_runs": 4} for c, lv, ms in results],
             "elapsed_ms": 1170.0}
+
+
+TINY_KEYS = ("compresstest", "nginx", "go", "floor", "idle", "loaded", "loaded_background",
+             "healthz_idle", "healthz_loaded")
+
+
+def strace_table(calls):
+    rows = "".join(f" 10.00    0.001000           1 {n:9d}           {name}\n" for name, n in calls.items())
+    return ("% time     seconds  usecs/call     calls    errors syscall\n"
+            "------ ----------- ----------- --------- --------- ----------------\n" + rows +
+            "------ ----------- ----------- --------- --------- ----------------\n"
+            f"100.00    0.002000           1 {sum(calls.values()):9d}        12 total\n")
 
 
 def results():
     return {
         "date": "2000-01-01T00:00:00Z",
-        "host": {"nproc": 2, "cpu": "test", "loadavg_start": "0 0 0", "loadavg_end": "0 0 0"},
+        "host": {"nproc": 2, "cpu": "test", "loadavg_start": "0 0 0", "loadavg_end": "0 0 0",
+                 "server_cpu": "1", "client_cpu": "0"},
         "wrk_duration_s": 10,
+        "timing_floor_ms": 20,
         "cli_startup_cpu_ms": 70.0,
-        "tiny": {
-            "body_nbytes": 468, "compresstest": wrk_run(100000, 0.5), "compresstest_response_nbytes": 535,
-            "compresstest_peak_rss_kib": 6000, "nginx": wrk_run(80000, 0.6), "nginx_response_nbytes": 611,
-            "loaded": wrk_run(50000, 1.0), "loaded_background": wrk_run(1.5, 2000, 1900),
-            "loaded_peak_rss_kib": 40000, "duration_s": 5,
-            "rounds": [{"compresstest": wrk_run(100000, 0.5), "nginx": wrk_run(80000, 0.6),
-                        "loaded": wrk_run(50000, 1.0), "loaded_background": wrk_run(1.5, 2000, 1900)}],
-        },
+        "tiny": dict(
+            {k: wrk_run(100000, 0.5, cpu_ms=700.0) for k in TINY_KEYS},
+            body_nbytes=468, compresstest_response_nbytes=535, compresstest_peak_rss_kib=6000,
+            go_peak_rss_kib=9000, nginx_response_nbytes=611, nginx_workers=1,
+            loaded_peak_rss_kib=40000, duration_s=5,
+            rounds=[{k: wrk_run(100000, 0.5, cpu_ms=700.0) for k in TINY_KEYS}]),
+        "syscalls": {"compresstest": {"requests": 100, "calls": {"sendto": 100, "recvfrom": 100}}},
         "reports": [{
             "name": "text-3m", "input_nbytes": 3145728, "c1": wrk_run(1.2, 800, 760),
             "c8": wrk_run(1.4, 5000, 4900), "c8_duration_s": 20, "peak_rss_kib": 60000,
             "cli_runs": 3, "single_thread_ms": 1170.0, "single_thread_cpu_ms": 1100.0, "cli_all_cores_ms": 600.0,
             "codec_limit_ms": 585.0, "single_thread_report": single_thread_report(),
         }],
+        "original_panel": {
+            "codecs": "gzip:9,deflate:9,bzip2:9", "input": "text-3m", "input_nbytes": 3145728,
+            "compresstest": wrk_run(2.0, 480, 470), "go": wrk_run(1.0, 900, 890),
+            "compresstest_idle_priority": wrk_run(1.5, 600, 590),
+            "compresstest_peak_rss_kib": 50000, "go_peak_rss_kib": 30000, "cli_runs": 3,
+            "single_thread_ms": 900.0, "single_thread_cpu_ms": 900.0, "cli_all_cores_ms": 460.0,
+            "codec_limit_ms": 450.0, "single_thread_report": single_thread_report(),
+        },
+        "lambda_startup": {"runs": 3, "to_first_next_ms": [4.0, 5.0, 6.0],
+                           "to_first_response_ms": [6.0, 7.0, 8.0], "to_first_next_median_ms": 5.0,
+                           "to_first_next_max_ms": 6.0, "to_first_response_median_ms": 7.0,
+                           "to_first_response_max_ms": 8.0},
     }
 
 
@@ -126,6 +152,17 @@ class CostModelTest(unittest.TestCase):
         w_wall = cost_model.workloads_from_results(res, prices(), 1769, "wall")[1]
         self.assertAlmostEqual(w_wall.capacity_rps, 1.4)
         self.assertAlmostEqual(w_wall.lambda_duration_ms, 1170.0 + 40.0)
+
+    def test_codec_limit_counts_shared_deflate_once_and_every_repeat(self):
+        report = single_thread_report()
+        work = table.distinct_work_ms(report)
+        self.assertAlmostEqual(work["deflate-family:9"], 300.0 + 5.0 * 4)
+        # Six distinct compressions (gzip/zlib/deflate at 9 are one), each decompressed 4 times.
+        self.assertAlmostEqual(table.codec_limit_ms(report, 2), (1160.0 + 6 * 20.0) / 2)
+
+    def test_strace_table_gives_calls_per_syscall_without_the_total(self):
+        calls = table.parse_strace_table(strace_table({"sendto": 20000, "epoll_wait": 5123}))
+        self.assertEqual(calls, {"sendto": 20000, "epoll_wait": 5123})
 
     def test_renders_without_error(self):
         out = cost_model.render(results(), prices(), cost_model.Assumptions(), [1e6, 1e9], 1769)

@@ -9,6 +9,7 @@
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -27,9 +28,25 @@ bool expects_continue(const request_header& h) {
     return it != h.end() && text::iequals(text::trim_ows(it->value()), "100-continue");
 }
 
+// A name or IPv4 address of unreserved characters, then an optional ":" and digits: a valid
+// authority without userinfo whatever its exact form, as nearly every client sends it.
+bool plain_host(std::string_view value) {
+    const auto colon = value.find(':');
+    const auto name = value.substr(0, colon);
+    const auto unreserved = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.' || c == '_' || c == '~';
+    };
+    if (!std::all_of(name.begin(), name.end(), unreserved)) return false;
+    if (colon == std::string_view::npos) return true;
+    const auto port = value.substr(colon + 1);
+    return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // RFC 9112 §3.2: Host = uri-host [ ":" port ], and empty when the target has no authority.
+// The plain form is checked first: the full parser costs a fifth of a /tiny request's user time.
 bool valid_host(std::string_view value) {
-    if (value.empty()) return true;
+    if (value.empty() || plain_host(value)) return true;
     auto authority = boost::urls::parse_authority(value);
     return authority && !authority->has_userinfo();
 }

@@ -36,7 +36,8 @@ public:
 private:
     void do_next();
     void do_read();
-    void do_write();
+    bool write_now(); // true when output() went out whole, now; else a write is under way
+    void do_write(boost::asio::const_buffer rest);
     void check_head(worker::clock::time_point now);
     void dispatch();
     void on_reply(std::uint64_t generation, reply r);

@@ -1,0 +1,3 @@
+module compresstest/bench/peers/go
+
+go 1.19
