@@ -267,7 +267,8 @@ class MatchesSocketServerTest(LambdaCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        # The socket server's defaults, timing floor included, so both faces give one document.
+        cls.server = Server("--timing-floor-ms", "20")
         cls.workdir = tempfile.TemporaryDirectory()
         with open(text_file(os.path.join(cls.workdir.name, "input.txt"), 50_000), "rb") as f:
             cls.text = f.read()
