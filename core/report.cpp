@@ -391,59 +391,118 @@ std::string sample_of(std::string_view in, const estimate_options& e) {
 
 } // namespace
 
-std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
-                                                        const estimate_options& e) {
-    const double n = static_cast<double>(in.size());
-    std::vector<compression_estimate> out;
-    const std::string sample = in.size() > e.min_input_nbytes ? sample_of(in, e) : std::string();
-    const std::string_view first_slice =
-        std::string_view(sample).substr(0, sample.size() / e.sample_slices);
-    double sampling_left_ms = e.max_sampling_ms;
+namespace {
+
+// The sampling budget of one estimate, shared by its compressions (which may run at once).
+class sampling_budget {
+public:
+    explicit sampling_budget(double ms) : left_ms_(ms) {}
+    double left_ms() {
+        std::lock_guard lock(mutex_);
+        return left_ms_;
+    }
+    void spend(double ms) {
+        std::lock_guard lock(mutex_);
+        left_ms_ -= ms;
+    }
+
+private:
+    std::mutex mutex_;
+    double left_ms_;
+};
+
+// The estimate of one compression on an input of n bytes, sampled when affordable.
+// Per-byte costs vary with the input several-fold (deflate:9 on prose and on machine code) and
+// the table's figure is a mean over its corpus, so where it is affordable the estimate
+// measures this input: one slice, then the whole sample, and takes the difference per byte,
+// which leaves out what a call costs whatever its size (context set-up, hash tables). The
+// table's figure bounds the first run; the first run's time the second.
+compression_estimate estimate_one(const codec_descriptor& base, int level, std::size_t n,
+                                  std::string_view sample, std::size_t slices,
+                                  double max_entry_ms, sampling_budget& budget) {
+    compression_estimate est{&base, level, cost_ns_per_byte(base, level),
+                             decompress_ns_per_byte(base), false};
     // CPU ms of compressing and of decompressing bytes once.
-    auto run = [](const codec_descriptor& c, int level, std::string_view bytes) {
+    auto run = [&](std::string_view bytes) {
         const double t0 = thread_cpu_ms();
-        const std::string packed = compress_to_string(c, bytes, level);
+        const std::string packed = compress_to_string(base, bytes, level);
         const double t1 = thread_cpu_ms();
-        c.decompress(packed, bytes.size(), nullptr);
+        base.decompress(packed, bytes.size(), nullptr);
         return std::pair{t1 - t0, thread_cpu_ms() - t1};
     };
-    for (const auto& comp : plan(p)) {
-        compression_estimate est{comp.base, comp.level, cost_ns_per_byte(*comp.base, comp.level),
-                                 decompress_ns_per_byte(*comp.base), false};
-        // Per-byte costs vary with the input several-fold (deflate:9 on prose and on machine
-        // code) and the table's figure is a mean over its corpus, so where it is affordable
-        // the estimate measures this input: one slice, then the whole sample, and takes the
-        // difference per byte, which leaves out what a call costs whatever its size (context
-        // set-up, hash tables). The table's figure bounds the first run; the first run's time
-        // the second.
-        const double first_by_table_ms = static_cast<double>(first_slice.size()) *
-                                         (est.compress_ns_per_byte + est.decompress_ns_per_byte) /
-                                         1e6;
-        // A codec that cuts the input into blocks (bzip2) costs per byte what its blocks cost,
-        // and its blocks are larger than the sample: the table's figure, measured on whole
-        // blocks, is the better guess.
-        if (!sample.empty() && !comp.base->split &&
-            first_by_table_ms <= std::min(e.max_entry_sampling_ms, sampling_left_ms)) {
-            const auto [c1, d1] = run(*comp.base, comp.level, first_slice);
-            sampling_left_ms -= c1 + d1;
-            const double whole_by_first_ms = (c1 + d1) * e.sample_slices;
-            if (whole_by_first_ms <= sampling_left_ms) {
-                const auto [c2, d2] = run(*comp.base, comp.level, sample);
-                sampling_left_ms -= c2 + d2;
-                const double extra_nbytes = static_cast<double>(sample.size() - first_slice.size());
-                // A negative difference is noise: the whole sample's mean per byte instead.
-                const double nbytes = static_cast<double>(sample.size());
-                est.compress_ns_per_byte = c2 > c1 ? (c2 - c1) * 1e6 / extra_nbytes : c2 * 1e6 / nbytes;
-                est.decompress_ns_per_byte =
-                    d2 > d1 ? (d2 - d1) * 1e6 / extra_nbytes : d2 * 1e6 / nbytes;
-                est.sampled = true;
-            }
+    const std::string_view first_slice = sample.substr(0, sample.size() / slices);
+    const double first_by_table_ms = static_cast<double>(first_slice.size()) *
+                                     (est.compress_ns_per_byte + est.decompress_ns_per_byte) / 1e6;
+    // A codec that cuts the input into blocks (bzip2) costs per byte what its blocks cost,
+    // and its blocks are larger than the sample: the table's figure, measured on whole
+    // blocks, is the better guess.
+    if (!sample.empty() && !base.split &&
+        first_by_table_ms <= std::min(max_entry_ms, budget.left_ms())) {
+        const auto [c1, d1] = run(first_slice);
+        budget.spend(c1 + d1);
+        if ((c1 + d1) * static_cast<double>(slices) <= budget.left_ms()) {
+            const auto [c2, d2] = run(sample);
+            budget.spend(c2 + d2);
+            const double extra_nbytes = static_cast<double>(sample.size() - first_slice.size());
+            // A negative difference is noise: the whole sample's mean per byte instead.
+            const double nbytes = static_cast<double>(sample.size());
+            est.compress_ns_per_byte =
+                c2 > c1 ? (c2 - c1) * 1e6 / extra_nbytes : c2 * 1e6 / nbytes;
+            est.decompress_ns_per_byte =
+                d2 > d1 ? (d2 - d1) * 1e6 / extra_nbytes : d2 * 1e6 / nbytes;
+            est.sampled = true;
         }
-        est.compress_run_ms = n * est.compress_ns_per_byte / 1e6;
-        est.decompress_run_ms = n * est.decompress_ns_per_byte / 1e6;
-        out.push_back(est);
     }
+    est.compress_run_ms = static_cast<double>(n) * est.compress_ns_per_byte / 1e6;
+    est.decompress_run_ms = static_cast<double>(n) * est.decompress_ns_per_byte / 1e6;
+    return est;
+}
+
+} // namespace
+
+std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
+                                                        const estimate_options& e) {
+    const std::string sample = in.size() > e.min_input_nbytes ? sample_of(in, e) : std::string();
+    sampling_budget budget(e.max_sampling_ms);
+    std::vector<compression_estimate> out;
+    for (const auto& comp : plan(p))
+        out.push_back(estimate_one(*comp.base, comp.level, in.size(), sample, e.sample_slices,
+                                   e.max_entry_sampling_ms, budget));
     return out;
+}
+
+void estimate_compressions_async(const panel& p, std::string_view in, const executor& ex,
+                                 estimate_callback done, const estimate_options& e) {
+    struct state {
+        std::string sample;
+        std::vector<compression_estimate> out;
+        std::atomic<std::size_t> left{0};
+        sampling_budget budget;
+        estimate_callback done;
+        explicit state(double ms) : budget(ms) {}
+    };
+    auto st = std::make_shared<state>(e.max_sampling_ms);
+    st->done = std::move(done);
+    std::vector<compression> comps = plan(p);
+    // Small inputs are not sampled: the table's figures at once, on the calling thread.
+    if (in.size() <= e.min_input_nbytes || comps.empty()) {
+        for (const auto& comp : comps)
+            st->out.push_back(estimate_one(*comp.base, comp.level, in.size(), {}, 1, 0, st->budget));
+        return st->done(std::move(st->out));
+    }
+    st->sample = sample_of(in, e);
+    st->out.resize(comps.size(), compression_estimate{nullptr, 0, 0, 0, false});
+    st->left = comps.size();
+    for (std::size_t i = 0; i < comps.size(); ++i)
+        ex([st, i, base = comps[i].base, level = comps[i].level, n = in.size(), e] {
+            try {
+                st->out[i] = estimate_one(*base, level, n, st->sample, e.sample_slices,
+                                          e.max_entry_sampling_ms, st->budget);
+            } catch (const std::exception&) { // a library out of memory: the table's figure
+                st->out[i] = estimate_one(*base, level, n, {}, 1, 0, st->budget);
+            }
+            if (--st->left == 0) st->done(std::move(st->out));
+        });
 }
 
 double estimate_cpu_ms(std::span<const compression_estimate> estimates,

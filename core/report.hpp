@@ -57,6 +57,9 @@ struct measure_options {
 // with its CPU budget.
 double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_options& options = {});
 
+// Runs tasks somewhere (a thread pool); must accept tasks from any thread.
+using executor = std::function<void(std::function<void()>)>;
+
 // The estimate for this input rather than for its size: each distinct compression the table
 // says is cheap on a sample of the input is compressed and decompressed on that sample, and
 // its per-byte CPU time there replaces the table's (which is a mean over the calibration
@@ -83,6 +86,12 @@ struct compression_estimate {
 };
 std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
                                                         const estimate_options& e = {});
+// The same, with the compressions sampled as tasks on ex (at once, as a report's are); done is
+// called once with the estimates in plan order, on whichever thread finishes last (on the
+// calling thread when nothing is sampled). in must stay valid until then.
+using estimate_callback = std::function<void(std::vector<compression_estimate>)>;
+void estimate_compressions_async(const panel& p, std::string_view in, const executor& ex,
+                                 estimate_callback done, const estimate_options& e = {});
 // The CPU the report would spend: each run repeated as options asks.
 double estimate_cpu_ms(std::span<const compression_estimate> estimates,
                        const measure_options& options = {});
@@ -125,8 +134,6 @@ struct report {
 // The size of codec at level in r, if r's panel held that entry.
 std::optional<std::size_t> size_of(const report& r, std::string_view codec, int level);
 
-// Runs tasks somewhere (a thread pool); must accept tasks from any thread.
-using executor = std::function<void(std::function<void()>)>;
 using report_callback = std::function<void(result<report>)>;
 // Called with each entry's figures as soon as they are known, for streaming (NDJSON).
 using entry_callback = std::function<void(const entry_result&)>;

@@ -375,7 +375,32 @@ void stream_report(const std::shared_ptr<report_job>& job, std::shared_ptr<repor
         measure, on_entry);
 }
 
-// On a compute thread: parse the body, check the panel and its CPU budget, fan the codecs out.
+// Once the estimate is known: refuse a report over the CPU budget, or fan its codecs out.
+void run_estimated(const std::shared_ptr<report_job>& job, const std::shared_ptr<report_input>& in,
+                   const panel& p, const measure_options& measure, double cost_ms) {
+    app& a = job->a;
+    if (cost_ms > a.cfg.max_panel_cpu_ms)
+        return job->fail({error_kind::unprocessable,
+                          "these codec levels would take about " +
+                              std::to_string(static_cast<long>(cost_ms)) +
+                              " ms of CPU on this input; the limit is " +
+                              std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
+                              " ms: choose fewer or faster codec levels"});
+    if (wants_ndjson(job->req)) return stream_report(job, in, p, measure);
+    run_report_async(in->data, p, a.compute().executor(), [job, in](result<report> r) {
+        try {
+            if (!r) return job->fail(r.err());
+            job->answer({make_response(job->req, http::status::ok, "application/json",
+                                       to_json(*r, in->accept_encoding) + "\n"),
+                         {}});
+        } catch (const std::exception& ex) {
+            job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
+        }
+    }, measure);
+}
+
+// On a compute thread: parse the body and the panel, estimate its CPU on this input (sampled
+// on the compute pool, in parallel), then run_estimated.
 void prepare_report(const std::shared_ptr<report_job>& job) {
     app& a = job->a;
     auto extracted = extract_input(a, job->req);
@@ -386,25 +411,15 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
     if (path_of(job->req.target()) == "/")
         p = with_original_entries(*p); // the original client's keys
     const measure_options measure{.timing_floor_ms = a.cfg.timing_floor_ms};
-    const double cost_ms = estimate_cpu_ms(estimate_compressions(*p, in->data), measure);
-    if (cost_ms > a.cfg.max_panel_cpu_ms)
-        return job->fail({error_kind::unprocessable,
-                          "these codec levels would take about " +
-                              std::to_string(static_cast<long>(cost_ms)) +
-                              " ms of CPU on this input; the limit is " +
-                              std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
-                              " ms: choose fewer or faster codec levels"});
-    if (wants_ndjson(job->req)) return stream_report(job, in, *p, measure);
-    run_report_async(in->data, *p, a.compute().executor(), [job, in](result<report> r) {
-        try {
-            if (!r) return job->fail(r.err());
-            job->answer({make_response(job->req, http::status::ok, "application/json",
-                                       to_json(*r, in->accept_encoding) + "\n"),
-                         {}});
-        } catch (const std::exception& ex) {
-            job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
-        }
-    }, measure);
+    estimate_compressions_async(
+        *p, in->data, a.compute().executor(),
+        [job, in, p = *p, measure](std::vector<compression_estimate> estimates) {
+            try {
+                run_estimated(job, in, p, measure, estimate_cpu_ms(estimates, measure));
+            } catch (const std::exception& ex) {
+                job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
+            }
+        });
 }
 
 void report_route(app& a, request&& req, std::string_view client, reply_handler done) {
