@@ -418,8 +418,8 @@ private:
 // which leaves out what a call costs whatever its size (context set-up, hash tables). The
 // table's figure bounds the first run; the first run's time the second.
 compression_estimate estimate_one(const codec_descriptor& base, int level, std::size_t n,
-                                  std::string_view sample, std::size_t slices,
-                                  double max_entry_ms, sampling_budget& budget) {
+                                  std::string_view sample, std::size_t slices, double max_entry_ms,
+                                  sampling_budget& budget) {
     compression_estimate est{&base, level, cost_ns_per_byte(base, level),
                              decompress_ns_per_byte(base), false};
     // CPU ms of compressing and of decompressing bytes once.
@@ -446,8 +446,7 @@ compression_estimate estimate_one(const codec_descriptor& base, int level, std::
             const double extra_nbytes = static_cast<double>(sample.size() - first_slice.size());
             // A negative difference is noise: the whole sample's mean per byte instead.
             const double nbytes = static_cast<double>(sample.size());
-            est.compress_ns_per_byte =
-                c2 > c1 ? (c2 - c1) * 1e6 / extra_nbytes : c2 * 1e6 / nbytes;
+            est.compress_ns_per_byte = c2 > c1 ? (c2 - c1) * 1e6 / extra_nbytes : c2 * 1e6 / nbytes;
             est.decompress_ns_per_byte =
                 d2 > d1 ? (d2 - d1) * 1e6 / extra_nbytes : d2 * 1e6 / nbytes;
             est.sampled = true;
@@ -487,7 +486,8 @@ void estimate_compressions_async(const panel& p, std::string_view in, const exec
     // Small inputs are not sampled: the table's figures at once, on the calling thread.
     if (in.size() <= e.min_input_nbytes || comps.empty()) {
         for (const auto& comp : comps)
-            st->out.push_back(estimate_one(*comp.base, comp.level, in.size(), {}, 1, 0, st->budget));
+            st->out.push_back(
+                estimate_one(*comp.base, comp.level, in.size(), {}, 1, 0, st->budget));
         return st->done(std::move(st->out));
     }
     st->sample = sample_of(in, e);
@@ -509,7 +509,8 @@ double estimate_cpu_ms(std::span<const compression_estimate> estimates,
                        const measure_options& options) {
     double ms = 0;
     for (const auto& est : estimates)
-        ms += repeated_ms(est.compress_run_ms, options) + repeated_ms(est.decompress_run_ms, options);
+        ms +=
+            repeated_ms(est.compress_run_ms, options) + repeated_ms(est.decompress_run_ms, options);
     return ms;
 }
 
@@ -563,7 +564,7 @@ std::string to_json(const entry_result& e, std::size_t original_nbytes) {
     const double original = static_cast<double>(original_nbytes);
     auto mb_s = [&](const timing& t) {
         return t.median_ms > 0 && original > 0 ? significant(original / t.median_ms / 1e3, 1)
-                               : std::string("null");
+                                               : std::string("null");
     };
     auto or_null = [](const std::optional<std::size_t>& n) {
         return n ? std::to_string(*n) : std::string("null");
@@ -579,14 +580,14 @@ std::string to_json(const entry_result& e, std::size_t original_nbytes) {
         e.codec->name, e.level, e.size,
         original > 0 ? fmt::format("{:.4f}", static_cast<double>(e.size) / original) : "null",
         significant(e.compress.median_ms, 3), significant(e.decompress.median_ms, 3),
-        significant(e.compress.min_ms, 3), significant(e.decompress.min_ms, 3),
-        e.compress.runs, e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
+        significant(e.compress.min_ms, 3), significant(e.decompress.min_ms, 3), e.compress.runs,
+        e.decompress.runs, mb_s(e.compress), mb_s(e.decompress), e.verified,
         or_null(e.compress_peak_nbytes), or_null(e.decompress_peak_nbytes), e.pareto_compress,
         e.pareto_decompress,
         e.codec->content_coding.empty()
             ? std::string()
             : ",\"wire\":" + wire::to_json(wire::figures_of(wire::report_content_type,
-                                                             e.codec->content_coding, e.size)));
+                                                            e.codec->content_coding, e.size)));
 }
 
 std::string wire_json(const report& r, std::optional<std::string_view> accept_encoding) {
@@ -596,17 +597,17 @@ std::string wire_json(const report& r, std::optional<std::string_view> accept_en
     std::vector<const entry_result*> entries{nullptr};
     for (const auto& e : r.results)
         if (!e.codec->content_coding.empty()) {
-            candidates.push_back({e.codec->content_coding,
-                                  wire::response_nbytes(wire::report_content_type,
-                                                        e.codec->content_coding, e.size)});
+            candidates.push_back(
+                {e.codec->content_coding, wire::response_nbytes(wire::report_content_type,
+                                                                e.codec->content_coding, e.size)});
             entries.push_back(&e);
         }
     std::string chosen = "null";
     if (const auto i = wire::choose(accept_encoding, candidates)) {
         const auto* e = entries[*i];
-        const auto f = wire::figures_of(wire::report_content_type,
-                                        e ? e->codec->content_coding : "identity",
-                                        e ? e->size : r.original_size);
+        const auto f =
+            wire::figures_of(wire::report_content_type, e ? e->codec->content_coding : "identity",
+                             e ? e->size : r.original_size);
         chosen = fmt::format(R"({{"codec":{},"level":{},{})",
                              e ? "\"" + std::string(e->codec->name) + "\"" : "null",
                              e ? std::to_string(e->level) : "null", wire::to_json(f).substr(1));

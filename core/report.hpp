@@ -80,8 +80,8 @@ struct compression_estimate {
     int level;
     double compress_ns_per_byte;
     double decompress_ns_per_byte;
-    bool sampled; // measured on the input's sample, not the table's
-    double compress_run_ms = 0;   // one run on the whole input
+    bool sampled;               // measured on the input's sample, not the table's
+    double compress_run_ms = 0; // one run on the whole input
     double decompress_run_ms = 0;
 };
 std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
@@ -164,8 +164,9 @@ std::string to_json(const entry_result& e, std::size_t original_nbytes);
 // elapsed_ms. Each result: codec, level, size, ratio; compress_ms and decompress_ms (median
 // CPU ms per run), compress_min_ms, decompress_min_ms, runs and decompress_runs,
 // compress_mb_s and decompress_mb_s (input MB, 10^6 bytes, per CPU second of the median run;
-// null when the median or the input is 0; ratio too is null for an empty input), verified, compress_peak_bytes and decompress_peak_bytes (null
-// where the library has no allocator hook), pareto {compress, decompress}.
+// null when the median or the input is 0; ratio too is null for an empty input), verified,
+// compress_peak_bytes and decompress_peak_bytes (null where the library has no allocator hook),
+// pareto {compress, decompress}.
 //
 // wire: what serving the input would cost (core/wire.hpp). identity is the unencoded body;
 // chosen is the entry (or identity, codec and level null) a server honouring accept_encoding

@@ -39,7 +39,11 @@ std::size_t round_trips(std::size_t nsegments, std::size_t initial_window) {
 figures figures_of(std::string_view content_type, std::string_view content_encoding,
                    std::size_t body_nbytes) {
     figures f{content_encoding.empty() ? "identity" : content_encoding,
-              response_nbytes(content_type, content_encoding, body_nbytes), 0, 0, 0, 0};
+              response_nbytes(content_type, content_encoding, body_nbytes),
+              0,
+              0,
+              0,
+              0};
     f.segments_mss1460 = segments(f.response_nbytes, mss_ethernet);
     f.segments_mss536 = segments(f.response_nbytes, mss_minimum);
     f.round_trips_mss1460 = round_trips(f.segments_mss1460);
@@ -50,8 +54,8 @@ figures figures_of(std::string_view content_type, std::string_view content_encod
 std::string to_json(const figures& f) {
     return fmt::format(R"({{"content_encoding":"{}","response_bytes":{},"segments_mss1460":{},)"
                        R"("segments_mss536":{},"round_trips_mss1460":{},"round_trips_mss536":{}}})",
-                       f.content_encoding, f.response_nbytes, f.segments_mss1460,
-                       f.segments_mss536, f.round_trips_mss1460, f.round_trips_mss536);
+                       f.content_encoding, f.response_nbytes, f.segments_mss1460, f.segments_mss536,
+                       f.round_trips_mss1460, f.round_trips_mss536);
 }
 
 namespace {
@@ -113,8 +117,10 @@ double accepted_q(std::optional<std::string_view> accept_encoding, std::string_v
     if (!accept_encoding) return 1;
     std::optional<double> named, star;
     for_each_element(*accept_encoding, [&](const element& e) {
-        if (same_coding(e.coding, coding)) named = std::max(named.value_or(0), e.q);
-        else if (e.coding == "*") star = std::max(star.value_or(0), e.q);
+        if (same_coding(e.coding, coding))
+            named = std::max(named.value_or(0), e.q);
+        else if (e.coding == "*")
+            star = std::max(star.value_or(0), e.q);
     });
     if (named) return *named;
     if (star) return *star;

@@ -33,7 +33,8 @@ std::size_t segments(std::size_t nbytes, std::size_t mss);
 // Round trips to deliver n segments from an empty connection under slow start (RFC 5681):
 // the first round trip carries the initial window, and each acknowledged round doubles it.
 // No loss, a receive window that never limits, and delayed ACKs ignored. 0 segments: 0.
-std::size_t round_trips(std::size_t nsegments, std::size_t initial_window = initial_window_segments);
+std::size_t round_trips(std::size_t nsegments,
+                        std::size_t initial_window = initial_window_segments);
 
 struct figures {
     std::string_view content_encoding; // "identity" for none

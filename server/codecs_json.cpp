@@ -23,12 +23,12 @@ std::string codecs_json(const config& c) {
                              {"compress_ns_per_byte", cost_ns_per_byte(*d, level)},
                              {"decompress_ns_per_byte", decompress_ns_per_byte(*d)}});
         boost::json::object codec{{"name", d->name},
-                                   {"content_coding", d->content_coding},
-                                   {"library", d->library},
-                                   {"min_level", d->min_level},
-                                   {"default_level", d->default_level},
-                                   {"max_level", d->max_level},
-                                   {"costs", std::move(costs)}};
+                                  {"content_coding", d->content_coding},
+                                  {"library", d->library},
+                                  {"min_level", d->min_level},
+                                  {"default_level", d->default_level},
+                                  {"max_level", d->max_level},
+                                  {"costs", std::move(costs)}};
         // gzip and zlib share deflate's compression: a panel holding several pays for it once.
         if (d->derived_from) codec["derived_from"] = d->derived_from->name;
         codecs.push_back(std::move(codec));
@@ -64,7 +64,7 @@ std::string etag_of(std::string_view body) {
 
 built_document::built_document(std::string path_, std::string body)
     : path(std::move(path_)), identity(std::move(body)), gzip(compressed("gzip", 9, identity)),
-      br(compressed("brotli", 11, identity)), etag(etag_of(identity)),
-      file{path, identity, gzip, {}, br, etag} {}
+      br(compressed("brotli", 11, identity)),
+      etag(etag_of(identity)), file{path, identity, gzip, {}, br, etag} {}
 
 } // namespace compresstest

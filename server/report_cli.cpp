@@ -13,10 +13,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <optional>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -39,9 +39,9 @@ struct column {
     bool right_aligned;
 };
 constexpr column columns[] = {
-    {"codec", false},      {"level", true},       {"size", true},        {"% of orig", true},
-    {"comp MB/s", true},   {"comp ms", true},     {"runs", true},        {"decomp MB/s", true},
-    {"decomp ms", true},   {"comp mem", true},    {"decomp mem", true},  {"verified", false},
+    {"codec", false},    {"level", true},    {"size", true},       {"% of orig", true},
+    {"comp MB/s", true}, {"comp ms", true},  {"runs", true},       {"decomp MB/s", true},
+    {"decomp ms", true}, {"comp mem", true}, {"decomp mem", true}, {"verified", false},
     {"pareto", false},
 };
 constexpr std::string_view csv_titles =
@@ -157,8 +157,8 @@ void print_report(std::ostream& out, output_format format, const std::string& na
     for (const auto& e : r.results)
         rows.push_back(human_cells(e, r.original_size));
     const bool markdown = format == output_format::markdown;
-    out << fmt::format("{}{}: {} bytes ({}), report in {:.1f} ms\n", markdown ? "### " : "",
-                       name, r.original_size, human(r.original_size), r.elapsed_ms);
+    out << fmt::format("{}{}: {} bytes ({}), report in {:.1f} ms\n", markdown ? "### " : "", name,
+                       r.original_size, human(r.original_size), r.elapsed_ms);
     if (markdown) out << '\n';
     print_rows(out, rows, markdown);
     if (markdown) out << '\n';
@@ -197,9 +197,8 @@ void print_estimate_check(std::ostream& out, const std::string& name, std::strin
                            table[i].compress_run_ms, sampled[i].compress_run_ms, c,
                            err(table[i].compress_run_ms, c), err(sampled[i].compress_run_ms, c),
                            table[i].decompress_run_ms, sampled[i].decompress_run_ms, d,
-                           err(table[i].decompress_run_ms, d),
-                           err(sampled[i].decompress_run_ms, d), charged, spent,
-                           err(charged, spent));
+                           err(table[i].decompress_run_ms, d), err(sampled[i].decompress_run_ms, d),
+                           charged, spent, err(charged, spent));
     }
     out << fmt::format("whole report, repeats included: table {:.0f} ms, sampled {:.0f} ms, "
                        "spent {:.0f} ms ({} / {})\n",
@@ -227,9 +226,9 @@ result<std::string> read_input(const std::string& name, std::size_t max_nbytes) 
     char buffer[64 * 1024];
     while (in->read(buffer, sizeof buffer) || in->gcount() > 0) {
         if (data.size() + static_cast<std::size_t>(in->gcount()) > max_nbytes)
-            return error{error_kind::too_large,
-                         fmt::format("{} holds more than {} bytes (--max-input-bytes)", name,
-                                     max_nbytes)};
+            return error{
+                error_kind::too_large,
+                fmt::format("{} holds more than {} bytes (--max-input-bytes)", name, max_nbytes)};
         data.append(buffer, static_cast<std::size_t>(in->gcount()));
     }
     if (in->bad()) return error{error_kind::bad_request, "cannot read " + name};
@@ -282,8 +281,8 @@ int calibrate_to(const std::string& path) {
 int run_report_cli(const std::vector<std::string>& args) {
     po::options_description opts("report options");
     opts.add_options()("help,h", "print this help")("json", "print the API's JSON")(
-        "csv", "print CSV, one row per entry, a header first")(
-        "markdown", "print a Markdown table per file")(
+        "csv", "print CSV, one row per entry, a header first")("markdown",
+                                                               "print a Markdown table per file")(
         "codecs", po::value<std::string>()->default_value(format_panel(default_panel())),
         "panel, e.g. gzip:1-9,zstd:3,brotli:11 or all")(
         "threads", po::value<std::size_t>()->default_value(0),
@@ -332,8 +331,8 @@ int run_report_cli(const std::vector<std::string>& args) {
         std::cerr << "compresstest report: choose one of --json, --csv and --markdown\n";
         return 2;
     }
-    const output_format format = vm.count("json")  ? output_format::json
-                                 : vm.count("csv") ? output_format::csv
+    const output_format format = vm.count("json")       ? output_format::json
+                                 : vm.count("csv")      ? output_format::csv
                                  : vm.count("markdown") ? output_format::markdown
                                                         : output_format::table;
     const measure_options measure{.timing_floor_ms = vm["timing-floor-ms"].as<double>()};

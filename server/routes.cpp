@@ -339,15 +339,15 @@ void stream_report(const std::shared_ptr<report_job>& job, std::shared_ptr<repor
     std::string start = fmt::format(R"({{"type":"start","original_size":{},"total":{},"entries":[)",
                                     in->data.size(), p.size());
     for (std::size_t i = 0; i < p.size(); ++i)
-        fmt::format_to(std::back_inserter(start), R"({}{{"codec":"{}","level":{}}})",
-                       i ? "," : "", p[i].codec->name, p[i].level);
+        fmt::format_to(std::back_inserter(start), R"({}{{"codec":"{}","level":{}}})", i ? "," : "",
+                       p[i].codec->name, p[i].level);
     stream->push(start + "]}\n");
     auto finished = std::make_shared<std::atomic<std::size_t>>(0);
     const std::size_t total = p.size();
     auto on_entry = [stream, in, finished, total](const entry_result& e) {
         const std::size_t k = ++*finished;
-        stream->push(fmt::format(R"({{"type":"entry","done":{},"total":{},"entry":{}}})", k,
-                                 total, to_json(e, in->data.size())) +
+        stream->push(fmt::format(R"({{"type":"entry","done":{},"total":{},"entry":{}}})", k, total,
+                                 to_json(e, in->data.size())) +
                      "\n");
     };
     auto end = [job, stream](std::string last_line) {
@@ -361,10 +361,9 @@ void stream_report(const std::shared_ptr<report_job>& job, std::shared_ptr<repor
             try {
                 if (!r) {
                     report_job::log_if_internal(r.err());
-                    return end(fmt::format(
-                        R"({{"type":"error","error":{},"status":{}}})",
-                        text::json_string(r.err().message),
-                        static_cast<unsigned>(status_of(r.err().kind))));
+                    return end(fmt::format(R"({{"type":"error","error":{},"status":{}}})",
+                                           text::json_string(r.err().message),
+                                           static_cast<unsigned>(status_of(r.err().kind))));
                 }
                 end(R"({"type":"report","report":)" + to_json(*r, in->accept_encoding) + "}");
             } catch (const std::exception& ex) {
@@ -387,16 +386,19 @@ void run_estimated(const std::shared_ptr<report_job>& job, const std::shared_ptr
                               std::to_string(static_cast<long>(a.cfg.max_panel_cpu_ms)) +
                               " ms: choose fewer or faster codec levels"});
     if (wants_ndjson(job->req)) return stream_report(job, in, p, measure);
-    run_report_async(in->data, p, a.compute().executor(), [job, in](result<report> r) {
-        try {
-            if (!r) return job->fail(r.err());
-            job->answer({make_response(job->req, http::status::ok, "application/json",
-                                       to_json(*r, in->accept_encoding) + "\n"),
-                         {}});
-        } catch (const std::exception& ex) {
-            job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
-        }
-    }, measure);
+    run_report_async(
+        in->data, p, a.compute().executor(),
+        [job, in](result<report> r) {
+            try {
+                if (!r) return job->fail(r.err());
+                job->answer({make_response(job->req, http::status::ok, "application/json",
+                                           to_json(*r, in->accept_encoding) + "\n"),
+                             {}});
+            } catch (const std::exception& ex) {
+                job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
+            }
+        },
+        measure);
 }
 
 // On a compute thread: parse the body and the panel, estimate its CPU on this input (sampled

@@ -1,9 +1,9 @@
-// The floor server: the least a recv-and-send server on epoll can cost per request, parsing nothing.
-// Usage: floor RESPONSE_FILE   listens on 127.0.0.1 and a free port, prints
-// "listening on http://127.0.0.1:PORT", and answers every "\r\n\r\n" it receives on a connection
-// with the bytes of RESPONSE_FILE (at most 4 KiB).
-// Level-triggered epoll, one thread; a send that cannot take a whole answer closes the connection
-// (so wrk counts an error rather than the floor looking cheaper than it is).
+// The floor server: the least a recv-and-send server on epoll can cost per request, parsing
+// nothing. Usage: floor RESPONSE_FILE   listens on 127.0.0.1 and a free port, prints "listening on
+// http://127.0.0.1:PORT", and answers every "\r\n\r\n" it receives on a connection with the bytes
+// of RESPONSE_FILE (at most 4 KiB). Level-triggered epoll, one thread; a send that cannot take a
+// whole answer closes the connection (so wrk counts an error rather than the floor looking cheaper
+// than it is).
 #define _GNU_SOURCE // accept4
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
                 memcpy(out + k * resp_n, resp, resp_n); // pipelined: one send for them all
             size_t out_n = answers * resp_n;
             if (got <= 0 || answers > max_answers ||
-                (out_n && send(fd, answers == 1 ? resp : out, out_n, MSG_NOSIGNAL) != (ssize_t)out_n))
+                (out_n &&
+                 send(fd, answers == 1 ? resp : out, out_n, MSG_NOSIGNAL) != (ssize_t)out_n))
                 close(fd); // close also takes it out of the epoll set
         }
     }

@@ -384,14 +384,14 @@ TEST(report, json_entries_keep_the_original_keys_and_carry_the_measurements) {
         ASSERT_EQ(e.contains("wire"), !want.codec->content_coding.empty()) << name;
         if (e.contains("wire")) {
             const auto& w = e.at("wire").as_object();
-            const auto f = wire::figures_of(wire::report_content_type,
-                                            want.codec->content_coding, want.size);
+            const auto f =
+                wire::figures_of(wire::report_content_type, want.codec->content_coding, want.size);
             EXPECT_EQ(w.at("content_encoding").as_string(), want.codec->content_coding);
             EXPECT_EQ(w.at("response_bytes").as_int64(),
-                      static_cast<std::int64_t>(want.size + wire::response_head(
-                                                    wire::report_content_type,
-                                                    want.codec->content_coding, want.size)
-                                                    .size()))
+                      static_cast<std::int64_t>(
+                          want.size + wire::response_head(wire::report_content_type,
+                                                          want.codec->content_coding, want.size)
+                                          .size()))
                 << name;
             EXPECT_EQ(w.at("segments_mss1460").as_int64(),
                       static_cast<std::int64_t>(f.segments_mss1460));
@@ -427,13 +427,12 @@ TEST(report, wire_view_names_what_a_server_would_send_for_the_accept_encoding) {
     EXPECT_TRUE(identity.at("chosen").at("codec").is_null());
     EXPECT_EQ(identity.at("chosen").at("content_encoding").as_string(), "identity");
     EXPECT_EQ(identity.at("identity").at("response_bytes").as_int64(),
-              static_cast<std::int64_t>(wire::response_nbytes(wire::report_content_type,
-                                                              "identity", in.size())));
+              static_cast<std::int64_t>(
+                  wire::response_nbytes(wire::report_content_type, "identity", in.size())));
     EXPECT_EQ(wire_of("br").at("accept_encoding").as_string(), "br");
     EXPECT_TRUE(wire_of(std::nullopt).at("accept_encoding").is_null());
     // The client's header is quoted as a JSON string, whatever it holds.
-    EXPECT_EQ(wire_of("\"\\\x01\xff").at("accept_encoding").as_string(),
-              "\"\\\x01\xEF\xBF\xBD");
+    EXPECT_EQ(wire_of("\"\\\x01\xff").at("accept_encoding").as_string(), "\"\\\x01\xEF\xBF\xBD");
 }
 
 TEST(report, empty_input_gives_every_codec_its_empty_stream_size) {

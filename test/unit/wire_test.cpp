@@ -27,7 +27,7 @@ TEST(wire, segments_are_the_bytes_over_the_mss_rounded_up) {
     for (std::size_t mss : {wire::mss_minimum, wire::mss_ethernet})
         for (std::size_t n = 1; n < 5 * mss; n += 97) {
             const std::size_t s = wire::segments(n, mss);
-            EXPECT_GE(s * mss, n) << n;      // enough segments
+            EXPECT_GE(s * mss, n) << n;       // enough segments
             EXPECT_LT((s - 1) * mss, n) << n; // and no more
         }
 }
@@ -36,7 +36,8 @@ TEST(wire, round_trips_follow_slow_start_from_ten_segments) {
     // 10 segments in the first round trip, then 20, 40, 80: cumulative 10, 30, 70, 150.
     const std::array<std::pair<std::size_t, std::size_t>, 9> cases{
         {{0, 0}, {1, 1}, {10, 1}, {11, 2}, {30, 2}, {31, 3}, {70, 3}, {71, 4}, {150, 4}}};
-    for (auto [segments, trips] : cases) EXPECT_EQ(wire::round_trips(segments), trips) << segments;
+    for (auto [segments, trips] : cases)
+        EXPECT_EQ(wire::round_trips(segments), trips) << segments;
     // And as a property: the windows of the first k round trips hold the segments, k-1 do not.
     for (std::size_t n = 1; n < 5000; n += 7) {
         const std::size_t k = wire::round_trips(n);
@@ -59,24 +60,23 @@ TEST(wire, tinysite_is_the_smallest_case_and_matches_its_real_bytes) {
 }
 
 TEST(wire, accept_encoding_q_values) {
-    EXPECT_EQ(wire::accepted_q(std::nullopt, "br"), 1);            // no header: anything
-    EXPECT_EQ(wire::accepted_q("", "br"), 0);                       // empty: identity only
+    EXPECT_EQ(wire::accepted_q(std::nullopt, "br"), 1); // no header: anything
+    EXPECT_EQ(wire::accepted_q("", "br"), 0);           // empty: identity only
     EXPECT_EQ(wire::accepted_q("", "identity"), 1);
     EXPECT_EQ(wire::accepted_q("gzip, deflate, br", "br"), 1);
     EXPECT_EQ(wire::accepted_q("gzip, deflate, br", "zstd"), 0);
-    EXPECT_EQ(wire::accepted_q("GZIP;Q=0.5", "gzip"), 0.5);         // case-insensitive
+    EXPECT_EQ(wire::accepted_q("GZIP;Q=0.5", "gzip"), 0.5); // case-insensitive
     EXPECT_EQ(wire::accepted_q("x-gzip", "gzip"), 1);
-    EXPECT_EQ(wire::accepted_q("br;q=0, *", "br"), 0);               // named beats *
+    EXPECT_EQ(wire::accepted_q("br;q=0, *", "br"), 0); // named beats *
     EXPECT_EQ(wire::accepted_q("*;q=0.3", "zstd"), 0.3);
     EXPECT_EQ(wire::accepted_q("*;q=0", "identity"), 0);
     EXPECT_EQ(wire::accepted_q("identity;q=0", "identity"), 0);
-    EXPECT_EQ(wire::accepted_q("br;q=2, gzip;q=x", "br"), 0);         // malformed: ignored
-    EXPECT_EQ(wire::accepted_q(" br ; q=0.25 ,gzip", "br"), 0.25);   // whitespace
+    EXPECT_EQ(wire::accepted_q("br;q=2, gzip;q=x", "br"), 0);      // malformed: ignored
+    EXPECT_EQ(wire::accepted_q(" br ; q=0.25 ,gzip", "br"), 0.25); // whitespace
 }
 
 TEST(wire, choose_takes_the_highest_q_then_the_fewest_bytes) {
-    const std::array<wire::candidate, 3> c{
-        {{"identity", 1000}, {"gzip", 400}, {"br", 300}}};
+    const std::array<wire::candidate, 3> c{{{"identity", 1000}, {"gzip", 400}, {"br", 300}}};
     EXPECT_EQ(wire::choose("gzip, br", c), 2u);
     EXPECT_EQ(wire::choose("gzip, br;q=0.5", c), 1u);
     EXPECT_EQ(wire::choose("identity;q=0, *;q=0", c), std::nullopt);
