@@ -372,22 +372,24 @@ panel with_original_entries(panel p) {
 
 namespace {
 
-// What measure() spends on an operation whose one run takes run_ms.
+// What measure() spends on an operation whose one run takes run_ms: whole runs until they
+// reach the floor, at most max_runs.
 double repeated_ms(double run_ms, const measure_options& options) {
-    return std::max(run_ms, std::min(options.timing_floor_ms, options.max_runs * run_ms));
+    if (!(run_ms > 0)) return 0;
+    const double runs = std::clamp(std::ceil(options.timing_floor_ms / run_ms), 1.0,
+                                   static_cast<double>(options.max_runs));
+    return runs * run_ms;
 }
 
-// Up to sample_slices slices of in, spread evenly from its start to its end, together
-// sample_nbytes at most: what the estimate compresses to learn how this input behaves.
-std::string sample_of(std::string_view in, const estimate_options& e) {
-    if (in.size() <= e.sample_nbytes) return std::string(in);
-    const std::size_t slice = e.sample_nbytes / e.sample_slices;
-    const std::size_t stride = (in.size() - slice) / (e.sample_slices - 1);
-    std::string out;
-    for (std::size_t i = 0; i < e.sample_slices; ++i)
-        out += in.substr(i * stride, slice);
-    return out;
-}
+// What the estimate compresses to learn how this input behaves: slices spread evenly from its
+// start to its end (spread_sample).
+struct input_samples {
+    std::string spread;
+    std::string blocks;
+    input_samples(std::string_view in, const estimate_options& e)
+        : spread(spread_sample(in, e.sample_nbytes, e.sample_slices)),
+          blocks(spread_sample(in, block_sample_nbytes, block_sample_slices)) {}
+};
 
 } // namespace
 
@@ -414,14 +416,26 @@ private:
 // The estimate of one compression on an input of n bytes, sampled when affordable.
 // Per-byte costs vary with the input several-fold (deflate:9 on prose and on machine code) and
 // the table's figure is a mean over its corpus, so where it is affordable the estimate
-// measures this input: one slice, then the whole sample, and takes the difference per byte,
-// which leaves out what a call costs whatever its size (context set-up, hash tables). The
-// table's figure bounds the first run; the first run's time the second.
+// measures this input: one slice, then as many of the sample's slices as max_entry_ms allows
+// (at least min_slices, spread over it, or the table's figure stands), and takes the difference per
+// byte, which leaves out what a call costs whatever its size (context set-up, hash tables). The
+// table's figure bounds the first run; the first run's time the second. A codec that cuts its
+// input into blocks (bzip2's 900 kB) is sampled alike: its cost per byte barely depends on the
+// block's size but on runs that repeat within it, which short slices cut: such a codec gets
+// fewer, longer slices (bzip2:9 on 4 × 32 KiB of text or machine code is within 10 % of its
+// cost on whole blocks, on 16 × 16 KiB 20-30 % under it, and the table's mean, which counts
+// incompressible bytes, 1.5 times it on text).
 compression_estimate estimate_one(const codec_descriptor& base, int level, std::size_t n,
-                                  std::string_view sample, std::size_t slices, double max_entry_ms,
+                                  const input_samples* samples, const estimate_options& e,
                                   sampling_budget& budget) {
+    const std::string_view sample = !samples     ? std::string_view()
+                                    : base.split ? samples->blocks
+                                                 : samples->spread;
+    const std::size_t slices = base.split ? block_sample_slices : e.sample_slices;
+    const std::size_t min_slices = std::min<std::size_t>(4, slices);
+    const double max_entry_ms = e.max_entry_sampling_ms;
     compression_estimate est{&base, level, cost_ns_per_byte(base, level),
-                             decompress_ns_per_byte(base), false};
+                             decompress_ns_per_byte(base, level), false};
     // CPU ms of compressing and of decompressing bytes once.
     auto run = [&](std::string_view bytes) {
         const double t0 = thread_cpu_ms();
@@ -430,25 +444,42 @@ compression_estimate estimate_one(const codec_descriptor& base, int level, std::
         base.decompress(packed, bytes.size(), nullptr);
         return std::pair{t1 - t0, thread_cpu_ms() - t1};
     };
-    const std::string_view first_slice = sample.substr(0, sample.size() / slices);
+    // A run the table puts well under the timing floor is charged the floor's repeats whatever
+    // it costs within a factor of 3 (repeated_ms): not worth the sampling.
+    const double table_run_ms = static_cast<double>(n) * est.compress_ns_per_byte / 1e6;
+    const double table_decompress_run_ms =
+        static_cast<double>(n) * est.decompress_ns_per_byte / 1e6;
+    const bool floor_bound =
+        3 * std::max(table_run_ms, table_decompress_run_ms) <= e.timing_floor_ms;
+    const std::size_t slice_nbytes = floor_bound ? 0 : sample.size() / slices;
+    const std::string_view first_slice = sample.substr(0, slice_nbytes);
     const double first_by_table_ms = static_cast<double>(first_slice.size()) *
                                      (est.compress_ns_per_byte + est.decompress_ns_per_byte) / 1e6;
-    // A codec that cuts the input into blocks (bzip2) costs per byte what its blocks cost,
-    // and its blocks are larger than the sample: the table's figure, measured on whole
-    // blocks, is the better guess.
-    if (!sample.empty() && !base.split &&
-        first_by_table_ms <= std::min(max_entry_ms, budget.left_ms())) {
+    if (slice_nbytes > 0 && first_by_table_ms <= std::min(max_entry_ms, budget.left_ms())) {
         const auto [c1, d1] = run(first_slice);
         budget.spend(c1 + d1);
-        if ((c1 + d1) * static_cast<double>(slices) <= budget.left_ms()) {
-            const auto [c2, d2] = run(sample);
+        const double per_slice_ms = std::max(c1 + d1, 1e-3);
+        const auto affordable =
+            static_cast<std::size_t>(std::min(max_entry_ms, budget.left_ms()) / per_slice_ms);
+        const std::size_t k = std::min(slices, affordable);
+        if (k >= min_slices) {
+            // k of the slices, spread over the sample as the sample is over the input.
+            std::string part;
+            for (std::size_t i = 0; i < k; ++i)
+                part += sample.substr(i * slices / k * slice_nbytes, slice_nbytes);
+            const auto [c2, d2] = run(part);
             budget.spend(c2 + d2);
-            const double extra_nbytes = static_cast<double>(sample.size() - first_slice.size());
-            // A negative difference is noise: the whole sample's mean per byte instead.
-            const double nbytes = static_cast<double>(sample.size());
-            est.compress_ns_per_byte = c2 > c1 ? (c2 - c1) * 1e6 / extra_nbytes : c2 * 1e6 / nbytes;
-            est.decompress_ns_per_byte =
-                d2 > d1 ? (d2 - d1) * 1e6 / extra_nbytes : d2 * 1e6 / nbytes;
+            const double extra_nbytes = static_cast<double>(part.size() - first_slice.size());
+            const double nbytes = static_cast<double>(part.size());
+            // A negative difference is noise, and a codec that cuts its input into blocks pays
+            // its set-up per block in the report too: the part's mean per byte instead.
+            auto per_byte = [&](double ms1, double ms2) {
+                return !base.split && ms2 > ms1 ? (ms2 - ms1) * 1e6 / extra_nbytes
+                                                : ms2 * 1e6 / nbytes;
+            };
+            const double factor = base.split ? block_sample_factor(base, level) : 1.0;
+            est.compress_ns_per_byte = factor * per_byte(c1, c2);
+            est.decompress_ns_per_byte = factor * per_byte(d1, d2);
             est.sampled = true;
         }
     }
@@ -457,23 +488,40 @@ compression_estimate estimate_one(const codec_descriptor& base, int level, std::
     return est;
 }
 
+// The indexes of comps, costliest by the table first: they get the sampling budget, the
+// table's errors costing most on them.
+std::vector<std::size_t> costliest_first(const std::vector<compression>& comps) {
+    std::vector<std::size_t> order(comps.size());
+    std::vector<double> cost;
+    for (std::size_t i = 0; i < comps.size(); ++i) {
+        order[i] = i;
+        cost.push_back(cost_ns_per_byte(*comps[i].base, comps[i].level) +
+                       decompress_ns_per_byte(*comps[i].base, comps[i].level));
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+    return order;
+}
+
 } // namespace
 
 std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
                                                         const estimate_options& e) {
-    const std::string sample = in.size() > e.min_input_nbytes ? sample_of(in, e) : std::string();
+    std::optional<input_samples> samples;
+    if (in.size() > e.min_input_nbytes) samples.emplace(in, e);
     sampling_budget budget(e.max_sampling_ms);
-    std::vector<compression_estimate> out;
-    for (const auto& comp : plan(p))
-        out.push_back(estimate_one(*comp.base, comp.level, in.size(), sample, e.sample_slices,
-                                   e.max_entry_sampling_ms, budget));
+    const std::vector<compression> comps = plan(p);
+    std::vector<compression_estimate> out(comps.size(), {nullptr, 0, 0, 0, false});
+    for (std::size_t i : costliest_first(comps))
+        out[i] = estimate_one(*comps[i].base, comps[i].level, in.size(),
+                              samples ? &*samples : nullptr, e, budget);
     return out;
 }
 
 void estimate_compressions_async(const panel& p, std::string_view in, const executor& ex,
                                  estimate_callback done, const estimate_options& e) {
     struct state {
-        std::string sample;
+        std::optional<input_samples> samples;
         std::vector<compression_estimate> out;
         std::atomic<std::size_t> left{0};
         sampling_budget budget;
@@ -487,19 +535,18 @@ void estimate_compressions_async(const panel& p, std::string_view in, const exec
     if (in.size() <= e.min_input_nbytes || comps.empty()) {
         for (const auto& comp : comps)
             st->out.push_back(
-                estimate_one(*comp.base, comp.level, in.size(), {}, 1, 0, st->budget));
+                estimate_one(*comp.base, comp.level, in.size(), nullptr, e, st->budget));
         return st->done(std::move(st->out));
     }
-    st->sample = sample_of(in, e);
+    st->samples.emplace(in, e);
     st->out.resize(comps.size(), compression_estimate{nullptr, 0, 0, 0, false});
     st->left = comps.size();
-    for (std::size_t i = 0; i < comps.size(); ++i)
+    for (std::size_t i : costliest_first(comps))
         ex([st, i, base = comps[i].base, level = comps[i].level, n = in.size(), e] {
             try {
-                st->out[i] = estimate_one(*base, level, n, st->sample, e.sample_slices,
-                                          e.max_entry_sampling_ms, st->budget);
+                st->out[i] = estimate_one(*base, level, n, &*st->samples, e, st->budget);
             } catch (const std::exception&) { // a library out of memory: the table's figure
-                st->out[i] = estimate_one(*base, level, n, {}, 1, 0, st->budget);
+                st->out[i] = estimate_one(*base, level, n, nullptr, e, st->budget);
             }
             if (--st->left == 0) st->done(std::move(st->out));
         });
@@ -519,7 +566,7 @@ double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_opti
     double ms = 0;
     for (const auto& comp : plan(p))
         ms += repeated_ms(n * cost_ns_per_byte(*comp.base, comp.level) / 1e6, options) +
-              repeated_ms(n * decompress_ns_per_byte(*comp.base) / 1e6, options);
+              repeated_ms(n * decompress_ns_per_byte(*comp.base, comp.level) / 1e6, options);
     return ms;
 }
 

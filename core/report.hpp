@@ -74,6 +74,9 @@ struct estimate_options {
     std::size_t min_input_nbytes = 512 * 1024;
     double max_sampling_ms = 60;
     double max_entry_sampling_ms = 20;
+    // The report's timing floor: a compression whose runs the table puts well under it is not
+    // sampled (its charge is the floor's repeats).
+    double timing_floor_ms = measure_options{}.timing_floor_ms;
 };
 struct compression_estimate {
     const codec_descriptor* base;

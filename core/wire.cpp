@@ -75,6 +75,27 @@ struct element {
     double q;
 };
 
+} // namespace
+
+std::optional<double> q_of(std::string_view params) {
+    double q = 1;
+    while (!params.empty()) {
+        const auto next = params.find(';');
+        const auto param = text::trim_ows(params.substr(0, next));
+        params.remove_prefix(next == std::string_view::npos ? params.size() : next + 1);
+        const auto eq = param.find('=');
+        if (eq == std::string_view::npos) continue;
+        if (text::iequals(text::trim_ows(param.substr(0, eq)), "q")) {
+            const auto v = parse_q(text::trim_ows(param.substr(eq + 1)));
+            if (!v) return std::nullopt;
+            q = *v;
+        }
+    }
+    return q;
+}
+
+namespace {
+
 // Calls each(element) for every well-formed element of the header; others are skipped.
 template <class F> void for_each_element(std::string_view header, F each) {
     while (!header.empty()) {
@@ -84,23 +105,9 @@ template <class F> void for_each_element(std::string_view header, F each) {
         const auto semi = item.find(';');
         const auto coding = text::trim_ows(item.substr(0, semi));
         if (!text::is_token(coding)) continue;
-        double q = 1;
-        bool ok = true;
-        for (auto params = semi == std::string_view::npos ? std::string_view{}
-                                                          : item.substr(semi + 1);
-             !params.empty();) {
-            const auto next = params.find(';');
-            const auto param = text::trim_ows(params.substr(0, next));
-            params.remove_prefix(next == std::string_view::npos ? params.size() : next + 1);
-            const auto eq = param.find('=');
-            if (eq == std::string_view::npos) continue;
-            if (text::iequals(text::trim_ows(param.substr(0, eq)), "q")) {
-                const auto v = parse_q(text::trim_ows(param.substr(eq + 1)));
-                ok = v.has_value();
-                if (v) q = *v;
-            }
-        }
-        if (ok) each(element{coding, q});
+        const auto q =
+            q_of(semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1));
+        if (q) each(element{coding, *q});
     }
 }
 

@@ -47,6 +47,10 @@ figures figures_of(std::string_view content_type, std::string_view content_encod
 // {"content_encoding":…,"response_bytes":…,"segments_mss1460":…,…} as JSON.
 std::string to_json(const figures& f);
 
+// The q-value in an element's parameters (what follows its first ';' in Accept or
+// Accept-Encoding): 1 when there is none, nothing when it is malformed.
+std::optional<double> q_of(std::string_view params);
+
 // Accept-Encoding (RFC 9110 §12.5.3): the q-value a client gives coding (a token, compared
 // without case), 0 when it refuses it. An absent header accepts everything; "identity" is
 // acceptable unless refused by name or by "*;q=0"; x-gzip counts as gzip.

@@ -21,7 +21,7 @@ std::string codecs_json(const config& c) {
         for (int level = d->min_level; level <= d->max_level; ++level)
             costs.push_back({{"level", level},
                              {"compress_ns_per_byte", cost_ns_per_byte(*d, level)},
-                             {"decompress_ns_per_byte", decompress_ns_per_byte(*d)}});
+                             {"decompress_ns_per_byte", decompress_ns_per_byte(*d, level)}});
         boost::json::object codec{{"name", d->name},
                                   {"content_coding", d->content_coding},
                                   {"library", d->library},

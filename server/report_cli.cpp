@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -167,9 +168,16 @@ void print_report(std::ostream& out, output_format format, const std::string& na
 // The budget's estimate against what was measured, per distinct compression: one run of
 // compression and of decompression on the whole input, in CPU ms.
 void print_estimate_check(std::ostream& out, const std::string& name, std::string_view data,
-                          const panel& p, const report& r, const measure_options& measure) {
+                          const panel& p, const report& r, const measure_options& measure,
+                          const executor& ex) {
     const auto table = estimate_compressions(p, data, {.min_input_nbytes = SIZE_MAX});
-    const auto sampled = estimate_compressions(p, data);
+    // Sampled on the report's threads, at once, as the server samples.
+    std::promise<std::vector<compression_estimate>> promise;
+    auto future = promise.get_future();
+    estimate_compressions_async(
+        p, data, ex, [&](std::vector<compression_estimate> e) { promise.set_value(std::move(e)); },
+        {.timing_floor_ms = measure.timing_floor_ms});
+    const auto sampled = future.get();
     out << fmt::format("{}: {} bytes; CPU ms of one run (c: compression, d: decompression), "
                        "estimated by the table and by sampling vs the measured median; then what "
                        "the budget charges, repeats included, vs what the report spent\n",
@@ -243,19 +251,26 @@ int calibrate_to(const std::string& path) {
     for (auto kind : corpus_kinds)
         kinds += std::string(kinds.empty() ? "" : ", ") + std::string(kind);
     std::string table = fmt::format(
-        "# CPU ns per input byte of each codec level, which the CPU budget multiplies by the "
-        "input size.\n"
-        "# Written by `compresstest report --calibrate`: single-thread CPU time on the built-in "
-        "corpus\n# ({} KiB each of {}); ns_per_byte is their mean. Do not edit by hand.\n"
-        "codec,level,ns_per_byte",
+        "# CPU ns per input byte of each codec level, compressing and decompressing, which the "
+        "CPU budget\n# multiplies by the input size. Written by `compresstest report "
+        "--calibrate`: single-thread CPU\n# time on the built-in corpus ({} KiB each of {}); "
+        "the first two figures are the means of\n# the per-kind columns; block_sample_factor "
+        "scales what the budget samples of codecs\n# that cut their input into blocks. Do not "
+        "edit by hand.\n"
+        "codec,level,compress_ns_per_byte,decompress_ns_per_byte,block_sample_factor",
         options.sample_nbytes / 1024, kinds);
-    for (auto kind : corpus_kinds)
-        table += "," + std::string(kind);
+    for (const char* what : {"compress", "decompress"})
+        for (auto kind : corpus_kinds)
+            table += fmt::format(",{}_{}", what, kind);
     table += "\n";
-    calibrate(options, [&](const measured_cost& row, std::span<const double> per_kind) {
-        std::string line = fmt::format("{},{},{:.2f}", row.codec, row.level, row.ns_per_byte);
-        for (double ns : per_kind)
-            line += fmt::format(",{:.2f}", ns);
+    calibrate(options, [&](const measured_cost& row, std::span<const ns_per_byte> per_kind) {
+        std::string line = fmt::format("{},{},{:.2f},{:.2f},{:.3f}", row.codec, row.level,
+                                       row.compress_ns_per_byte, row.decompress_ns_per_byte,
+                                       row.block_sample_factor);
+        for (const auto& ns : per_kind)
+            line += fmt::format(",{:.2f}", ns.compress);
+        for (const auto& ns : per_kind)
+            line += fmt::format(",{:.2f}", ns.decompress);
         std::cerr << line << '\n';
         table += line + "\n";
     });
@@ -366,7 +381,7 @@ int run_report_cli(const std::vector<std::string>& args) {
             return 1;
         }
         if (vm.count("check-estimate"))
-            print_estimate_check(std::cout, name, data, *p, *r, measure);
+            print_estimate_check(std::cout, name, data, *p, *r, measure, pool.executor());
         else
             print_report(std::cout, format, name, *r);
     }

@@ -320,9 +320,10 @@ bool wants_ndjson(const request& req) {
             const auto item = list.substr(0, comma);
             list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
             if (!text::iequals(media_type(item), "application/x-ndjson")) continue;
-            const auto q = item.find(";q=");
-            if (q == std::string_view::npos || text::trim_ows(item.substr(q + 3)) != "0")
-                return true;
+            const auto semi = item.find(';');
+            const auto q = wire::q_of(semi == std::string_view::npos ? std::string_view{}
+                                                                     : item.substr(semi + 1));
+            if (q && *q > 0) return true;
         }
     return false;
 }
@@ -421,7 +422,8 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
             } catch (const std::exception& ex) {
                 job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
             }
-        });
+        },
+        {.timing_floor_ms = measure.timing_floor_ms});
 }
 
 void report_route(app& a, request&& req, std::string_view client, reply_handler done) {

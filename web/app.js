@@ -233,10 +233,11 @@ function level_cost(codec, level) {
   return Array.isArray(costs) ? costs.find((c) => c.level === level) : undefined;
 }
 
-// One entry's estimated ms: its compression and decompression, each repeated to the timing floor.
+// One entry's estimated ms: its compression and decompression, each repeated in whole runs
+// until they reach the timing floor, at most max_runs (as the server counts them).
 function entry_ms(cost, nbytes) {
   const floor_ms = state.api.timing_floor_ms ?? 0, max_runs = state.api.max_runs ?? 1;
-  const repeated = (t) => Math.max(t, Math.min(floor_ms, max_runs * t));
+  const repeated = (t) => (t > 0 ? t * Math.min(Math.max(Math.ceil(floor_ms / t), 1), max_runs) : 0);
   return repeated((nbytes * cost.compress_ns_per_byte) / 1e6) + repeated((nbytes * cost.decompress_ns_per_byte) / 1e6);
 }
 

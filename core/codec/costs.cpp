@@ -13,14 +13,24 @@
 namespace compresstest {
 namespace {
 
-double costliest_measured_ns_per_byte() {
-    static const double ns = [] {
-        double most = 0;
-        for (const auto& row : measured_costs())
-            most = std::max(most, row.ns_per_byte);
-        return most;
+// The costliest figures of the table, for the levels it lacks.
+const ns_per_byte& costliest_measured() {
+    static const ns_per_byte most = [] {
+        ns_per_byte m{0, 0};
+        for (const auto& row : measured_costs()) {
+            m.compress = std::max(m.compress, row.compress_ns_per_byte);
+            m.decompress = std::max(m.decompress, row.decompress_ns_per_byte);
+        }
+        return m;
     }();
-    return ns;
+    return most;
+}
+
+const measured_cost* row_of(const codec_descriptor& c, int level) {
+    const codec_descriptor& base = base_of(c);
+    for (const auto& row : measured_costs())
+        if (row.codec == base.name && row.level == level) return &row;
+    return nullptr;
 }
 
 // Zipf-distributed ranks over n items, as word and instruction frequencies are.
@@ -206,27 +216,57 @@ double run_ms(const codec_descriptor& c, int level, std::string_view in) {
     return thread_cpu_ms() - t0;
 }
 
+// CPU milliseconds of one decompression of packed back to its original_nbytes.
+double decompress_run_ms(const codec_descriptor& c, std::string_view packed,
+                         std::size_t original_nbytes) {
+    const double t0 = thread_cpu_ms();
+    const std::string out = c.decompress(packed, original_nbytes, nullptr);
+    const double ms = thread_cpu_ms() - t0;
+    if (out.size() != original_nbytes)
+        throw std::runtime_error("calibration: " + std::string(c.name) +
+                                 " did not decompress to the original size");
+    return ms;
+}
+
+// The median of runs, each taken by run(), repeated until they add up to min_total_ms or
+// max_runs (at least 3 when they are quick, for a median that means something).
+template <class Run>
+double median_ms(double first_ms, const calibration_options& options, Run run) {
+    std::vector<double> runs_ms = {first_ms};
+    double total_ms = first_ms;
+    while (total_ms < options.min_total_ms && static_cast<int>(runs_ms.size()) < options.max_runs) {
+        runs_ms.push_back(run());
+        total_ms += runs_ms.back();
+    }
+    std::sort(runs_ms.begin(), runs_ms.end());
+    return runs_ms[runs_ms.size() / 2];
+}
+
 } // namespace
 
 double cost_ns_per_byte(const codec_descriptor& c, int level) {
-    const codec_descriptor& base = base_of(c);
-    for (const auto& row : measured_costs())
-        if (row.codec == base.name && row.level == level) return row.ns_per_byte;
-    return costliest_measured_ns_per_byte();
+    const measured_cost* row = row_of(c, level);
+    return row ? row->compress_ns_per_byte : costliest_measured().compress;
 }
 
-double decompress_ns_per_byte(const codec_descriptor& c) {
-    const codec_descriptor& base = base_of(c);
-    double cheapest = costliest_measured_ns_per_byte();
-    for (const codec_descriptor* d : all_codecs()) {
-        const bool same_format =
-            &base_of(*d) == &base ||
-            (!base.content_coding.empty() && d->content_coding == base.content_coding);
-        if (!same_format) continue;
-        for (const auto& row : measured_costs())
-            if (row.codec == base_of(*d).name) cheapest = std::min(cheapest, row.ns_per_byte);
-    }
-    return cheapest;
+double decompress_ns_per_byte(const codec_descriptor& c, int level) {
+    const measured_cost* row = row_of(c, level);
+    return row ? row->decompress_ns_per_byte : costliest_measured().decompress;
+}
+
+double block_sample_factor(const codec_descriptor& c, int level) {
+    const measured_cost* row = row_of(c, level);
+    return row ? row->block_sample_factor : 1;
+}
+
+std::string spread_sample(std::string_view in, std::size_t nbytes, std::size_t slices) {
+    if (in.size() <= nbytes || slices < 2) return std::string(in.substr(0, nbytes));
+    const std::size_t slice = nbytes / slices;
+    const std::size_t stride = (in.size() - slice) / (slices - 1);
+    std::string out;
+    for (std::size_t i = 0; i < slices; ++i)
+        out += in.substr(i * stride, slice);
+    return out;
 }
 
 std::vector<std::string> calibration_corpus(std::size_t nbytes) {
@@ -234,8 +274,8 @@ std::vector<std::string> calibration_corpus(std::size_t nbytes) {
     return {text_sample(nbytes, rng), binary_sample(nbytes, rng), compressed_sample(nbytes, rng)};
 }
 
-double measure_ns_per_byte(const codec_descriptor& c, int level, std::string_view sample,
-                           const calibration_options& options) {
+ns_per_byte measure_ns_per_byte(const codec_descriptor& c, int level, std::string_view sample,
+                                const calibration_options& options) {
     if (sample.empty()) throw std::invalid_argument("calibration: empty sample");
     constexpr double max_growth = 16;
     std::size_t slice = std::min(options.first_slice_nbytes, sample.size());
@@ -248,14 +288,18 @@ double measure_ns_per_byte(const codec_descriptor& c, int level, std::string_vie
             std::min(sample.size(), static_cast<std::size_t>(static_cast<double>(slice) * growth));
         ms = run_ms(c, level, sample.substr(0, slice));
     }
-    std::vector<double> runs_ms = {ms};
-    double total_ms = ms;
-    while (total_ms < options.min_total_ms && static_cast<int>(runs_ms.size()) < options.max_runs) {
-        runs_ms.push_back(run_ms(c, level, sample.substr(0, slice)));
-        total_ms += runs_ms.back();
-    }
-    std::sort(runs_ms.begin(), runs_ms.end());
-    return runs_ms[runs_ms.size() / 2] * 1e6 / static_cast<double>(slice);
+    const std::string_view in = sample.substr(0, slice);
+    const double compress_ms = median_ms(ms, options, [&] { return run_ms(c, level, in); });
+    // Decompression is often 10-100 times quicker: its runs repeat to the same total, up to
+    // a hundred times max_runs.
+    const std::string packed = compress_to_string(c, in, level);
+    calibration_options decompress_options = options;
+    decompress_options.max_runs = 100 * options.max_runs;
+    const double decompress_ms =
+        median_ms(decompress_run_ms(c, packed, in.size()), decompress_options,
+                  [&] { return decompress_run_ms(c, packed, in.size()); });
+    const double nbytes = static_cast<double>(slice);
+    return {compress_ms * 1e6 / nbytes, decompress_ms * 1e6 / nbytes};
 }
 
 void calibrate(const calibration_options& options, const calibration_progress& measured) {
@@ -263,13 +307,24 @@ void calibrate(const calibration_options& options, const calibration_progress& m
     for (const codec_descriptor* c : all_codecs()) {
         if (c->derived_from) continue;
         for (int level = c->min_level; level <= c->max_level; ++level) {
-            std::vector<double> per_kind;
-            for (const auto& sample : corpus)
+            std::vector<ns_per_byte> per_kind;
+            ns_per_byte sum{0, 0};
+            double factors = 0;
+            for (const auto& sample : corpus) {
                 per_kind.push_back(measure_ns_per_byte(*c, level, sample, options));
-            double sum = 0;
-            for (double ns : per_kind)
-                sum += ns;
-            measured({c->name, level, sum / static_cast<double>(per_kind.size())}, per_kind);
+                sum.compress += per_kind.back().compress;
+                sum.decompress += per_kind.back().decompress;
+                if (!c->split) continue;
+                const auto sampled = measure_ns_per_byte(
+                    *c, level, spread_sample(sample, block_sample_nbytes, block_sample_slices),
+                    options);
+                factors += (per_kind.back().compress + per_kind.back().decompress) /
+                           (sampled.compress + sampled.decompress);
+            }
+            const auto kinds = static_cast<double>(per_kind.size());
+            measured({c->name, level, sum.compress / kinds, sum.decompress / kinds,
+                      c->split ? factors / kinds : 1.0},
+                     per_kind);
         }
     }
 }

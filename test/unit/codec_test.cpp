@@ -167,8 +167,10 @@ TEST(registry, names_are_unique_and_descriptors_complete) {
             EXPECT_EQ(c->min_level, c->derived_from->min_level) << c->name;
             EXPECT_EQ(c->max_level, c->derived_from->max_level) << c->name;
         }
-        for (int level = c->min_level; level <= c->max_level; ++level)
+        for (int level = c->min_level; level <= c->max_level; ++level) {
             EXPECT_GT(cost_ns_per_byte(*c, level), 0) << c->name << ':' << level;
+            EXPECT_GT(decompress_ns_per_byte(*c, level), 0) << c->name << ':' << level;
+        }
     }
 }
 
@@ -179,7 +181,13 @@ TEST(costs, every_row_names_a_registered_base_codec_and_level_once) {
         ASSERT_TRUE(c) << row.codec;
         EXPECT_EQ((*c)->derived_from, nullptr) << row.codec << ": derived codecs cost their base";
         EXPECT_TRUE(check_level(**c, row.level)) << row.codec << ':' << row.level;
-        EXPECT_GT(row.ns_per_byte, 0) << row.codec << ':' << row.level;
+        EXPECT_GT(row.compress_ns_per_byte, 0) << row.codec << ':' << row.level;
+        EXPECT_GT(row.decompress_ns_per_byte, 0) << row.codec << ':' << row.level;
+        // Only codecs that cut their input into blocks have their samples scaled.
+        if ((*c)->split)
+            EXPECT_GT(row.block_sample_factor, 0) << row.codec << ':' << row.level;
+        else
+            EXPECT_EQ(row.block_sample_factor, 1) << row.codec << ':' << row.level;
         EXPECT_TRUE(seen.insert({row.codec, row.level}).second) << row.codec << ':' << row.level;
     }
 }
@@ -214,9 +222,11 @@ TEST(costs, a_measurement_is_cpu_time_per_byte_of_the_slice_it_used) {
                                     .min_total_ms = 1,
                                     .max_runs = 3};
     for (const codec_descriptor* c : all_codecs()) {
-        const double ns = measure_ns_per_byte(*c, c->min_level, sample, quick);
-        EXPECT_GT(ns, 0) << c->name;
-        EXPECT_LT(ns, 1e6) << c->name; // under a millisecond per byte
+        const auto ns = measure_ns_per_byte(*c, c->min_level, sample, quick);
+        EXPECT_GT(ns.compress, 0) << c->name;
+        EXPECT_LT(ns.compress, 1e6) << c->name; // under a millisecond per byte
+        EXPECT_GT(ns.decompress, 0) << c->name;
+        EXPECT_LT(ns.decompress, 1e6) << c->name;
     }
     EXPECT_THROW(measure_ns_per_byte(*all_codecs().front(), 1, "", quick), std::invalid_argument);
 }

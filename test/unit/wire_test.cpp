@@ -75,6 +75,18 @@ TEST(wire, accept_encoding_q_values) {
     EXPECT_EQ(wire::accepted_q(" br ; q=0.25 ,gzip", "br"), 0.25); // whitespace
 }
 
+TEST(wire, q_of_reads_an_elements_parameters) {
+    EXPECT_EQ(wire::q_of(""), 1);
+    EXPECT_EQ(wire::q_of("charset=utf-8"), 1);
+    EXPECT_EQ(wire::q_of("q=0"), 0);
+    EXPECT_EQ(wire::q_of(" Q = 0.000 "), 0);
+    EXPECT_EQ(wire::q_of("q=0.5; level=1"), 0.5);
+    EXPECT_EQ(wire::q_of("q=1.0"), 1);
+    EXPECT_EQ(wire::q_of("q=2"), std::nullopt);
+    EXPECT_EQ(wire::q_of("q=0.1234"), std::nullopt);
+    EXPECT_EQ(wire::q_of("q="), std::nullopt);
+}
+
 TEST(wire, choose_takes_the_highest_q_then_the_fewest_bytes) {
     const std::array<wire::candidate, 3> c{{{"identity", 1000}, {"gzip", 400}, {"br", 300}}};
     EXPECT_EQ(wire::choose("gzip, br", c), 2u);
