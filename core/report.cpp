@@ -9,8 +9,11 @@
 
 #include <fmt/format.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -103,39 +106,55 @@ struct compression {
     }
 };
 
-// Runs op(meter) as options say (see measure_options); the first run is metered, the others
-// get no meter. Runs shorter than a twentieth of the floor are timed in batches that long, so
-// the clock's own cost (a system call) stays out of the figures.
-template <class F>
-timing measure(const F& op, const measure_options& options, memory_meter& first_run_meter) {
-    double t0 = thread_cpu_ms();
-    op(&first_run_meter);
-    const double first_ms = thread_cpu_ms() - t0;
-    std::vector<double> per_run_ms = {first_ms};
-    double total_ms = first_ms;
-    int runs = 1;
-    const double batch_ms = options.timing_floor_ms / 20;
-    const int batch_runs =
-        first_ms >= batch_ms
-            ? 1
-            : static_cast<int>(std::min<double>(std::ceil(batch_ms / std::max(first_ms, 1e-6)),
-                                                options.max_runs));
-    while (total_ms < options.timing_floor_ms && runs < options.max_runs) {
-        const int k = std::min(batch_runs, options.max_runs - runs);
-        t0 = thread_cpu_ms();
+// Times one operation as options say (see measure_options): first() runs it once, metered;
+// each batch() then runs it unmetered until done(). Runs shorter than a twentieth of the floor
+// are timed in batches that long, so the clock's own cost (a system call) stays out of the
+// figures.
+class repeated_timer {
+public:
+    explicit repeated_timer(const measure_options& options) : options_(options) {}
+
+    template <class F> void first(const F& op, memory_meter& meter) {
+        const double t0 = thread_cpu_ms();
+        op(&meter);
+        const double ms = thread_cpu_ms() - t0;
+        per_run_ms_ = {ms};
+        total_ms_ = ms;
+        runs_ = 1;
+        const double batch_ms = options_.timing_floor_ms / 20;
+        batch_runs_ = ms >= batch_ms ? 1
+                                     : static_cast<int>(std::min<double>(
+                                           std::ceil(batch_ms / std::max(ms, 1e-6)),
+                                           options_.max_runs));
+    }
+    bool done() const {
+        return runs_ > 0 && (total_ms_ >= options_.timing_floor_ms || runs_ >= options_.max_runs);
+    }
+    template <class F> void batch(const F& op) {
+        const int k = std::min(batch_runs_, options_.max_runs - runs_);
+        const double t0 = thread_cpu_ms();
         for (int i = 0; i < k; ++i)
             op(nullptr);
         const double ms = thread_cpu_ms() - t0;
-        per_run_ms.push_back(ms / k);
-        total_ms += ms;
-        runs += k;
+        per_run_ms_.push_back(ms / k);
+        total_ms_ += ms;
+        runs_ += k;
     }
-    std::sort(per_run_ms.begin(), per_run_ms.end());
-    const std::size_t n = per_run_ms.size();
-    return {.median_ms = (per_run_ms[(n - 1) / 2] + per_run_ms[n / 2]) / 2,
-            .min_ms = per_run_ms.front(),
-            .runs = runs};
-}
+    timing result() {
+        std::sort(per_run_ms_.begin(), per_run_ms_.end());
+        const std::size_t n = per_run_ms_.size();
+        return {.median_ms = (per_run_ms_[(n - 1) / 2] + per_run_ms_[n / 2]) / 2,
+                .min_ms = per_run_ms_.front(),
+                .runs = runs_};
+    }
+
+private:
+    measure_options options_;
+    std::vector<double> per_run_ms_;
+    double total_ms_ = 0;
+    int runs_ = 0;
+    int batch_runs_ = 1;
+};
 
 // The compressions a panel needs: each distinct (base codec, level) once.
 std::vector<compression> plan(const panel& p) {
@@ -150,6 +169,8 @@ std::vector<compression> plan(const panel& p) {
     return out;
 }
 
+struct work_queue;
+
 struct report_state {
     std::string_view in;
     panel entries;
@@ -159,6 +180,10 @@ struct report_state {
     std::optional<error> first_error;
     report_callback done;
     entry_callback on_entry;
+    cancel_check cancelled;
+    executor ex;
+    std::unique_ptr<work_queue> work; // the measuring tasks' items
+
     measure_options options;
     clock_type::time_point t0 = clock_type::now();
 
@@ -214,34 +239,104 @@ struct report_state {
     }
 };
 
-// Compresses one piece, decompresses the output and checks it is the piece again.
-void measure_piece(const compression& comp, std::string_view piece, const measure_options& options,
-                   piece_result& out) {
-    const codec_descriptor& c = *comp.base;
-    std::string stream;
-    memory_meter compress_meter;
-    out.compress = measure(
-        [&](memory_meter* meter) { stream = compress_to_string(c, piece, comp.level, meter); },
-        options, compress_meter);
-    out.compress_peak_nbytes = compress_meter.peak_nbytes();
-    out.value = c.split ? c.piece_nbits(stream, comp.level) : stream.size();
-    std::string back;
-    memory_meter decompress_meter;
-    out.decompress =
-        measure([&](memory_meter* meter) { back = c.decompress(stream, piece.size(), meter); },
-                options, decompress_meter);
-    out.decompress_peak_nbytes = decompress_meter.peak_nbytes();
-    if (back != piece) throw std::runtime_error("its output does not decompress to the input");
+// Measures one piece: compresses it, decompresses the output and checks it is the piece
+// again. step() does the next part (a run or a batch of runs) until done(); done in one go by
+// run(), or a step at a time, interleaved with other pieces' steps.
+class piece_measurement {
+public:
+    piece_measurement(const compression& comp, std::string_view piece,
+                      const measure_options& options, piece_result& out)
+        : c_(*comp.base), level_(comp.level), piece_(piece), out_(out), compress_(options),
+          decompress_(options) {}
+
+    bool done() const { return stage_ == stage::done; }
+    void step() {
+        switch (stage_) {
+        case stage::compress_first: {
+            memory_meter meter;
+            compress_.first([&](memory_meter* m) { compress_once(m); }, meter);
+            out_.compress_peak_nbytes = meter.peak_nbytes();
+            out_.value = c_.split ? c_.piece_nbits(stream_, level_) : stream_.size();
+            stage_ = stage::compress_batches;
+            break;
+        }
+        case stage::compress_batches:
+            if (!compress_.done()) {
+                compress_.batch([&](memory_meter* m) { compress_once(m); });
+                break;
+            }
+            out_.compress = compress_.result();
+            stage_ = stage::decompress_first;
+            break;
+        case stage::decompress_first: {
+            memory_meter meter;
+            decompress_.first([&](memory_meter* m) { decompress_once(m); }, meter);
+            out_.decompress_peak_nbytes = meter.peak_nbytes();
+            if (back_ != piece_)
+                throw std::runtime_error("its output does not decompress to the input");
+            stage_ = stage::decompress_batches;
+            break;
+        }
+        case stage::decompress_batches:
+            if (!decompress_.done()) {
+                decompress_.batch([&](memory_meter* m) { decompress_once(m); });
+                break;
+            }
+            out_.decompress = decompress_.result();
+            stage_ = stage::done;
+            break;
+        case stage::done:
+            break;
+        }
+    }
+    // Whether the compression is measured (what is left is decompression).
+    bool compressed() const { return stage_ >= stage::decompress_first; }
+    void run_compression() {
+        while (!compressed())
+            step();
+    }
+    void run() {
+        while (!done())
+            step();
+    }
+
+private:
+    enum class stage { compress_first, compress_batches, decompress_first, decompress_batches, done };
+    void compress_once(memory_meter* m) { stream_ = compress_to_string(c_, piece_, level_, m); }
+    void decompress_once(memory_meter* m) { back_ = c_.decompress(stream_, piece_.size(), m); }
+
+    const codec_descriptor& c_;
+    int level_;
+    std::string_view piece_;
+    piece_result& out_;
+    repeated_timer compress_, decompress_;
+    std::string stream_, back_;
+    stage stage_ = stage::compress_first;
+};
+
+// Thrown instead of measuring once the report is cancelled.
+struct cancelled_error : std::runtime_error {
+    cancelled_error() : std::runtime_error("the report was cancelled") {}
+};
+
+void check_cancelled(const report_state& st) {
+    if (st.cancelled && st.cancelled()) throw cancelled_error();
 }
 
-void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::size_t i) {
-    try {
-        measure_piece(comp, comp.pieces[i], st->options, comp.piece_results[i]);
-    } catch (const std::exception& ex) {
-        comp.progress->failed.store(true, std::memory_order_release);
-        st->fail({error_kind::internal, std::string(comp.base->name) + ":" +
-                                            std::to_string(comp.level) + " failed: " + ex.what()});
-    }
+// Records that piece i of comp failed with what.
+void piece_failed(const std::shared_ptr<report_state>& st, compression& comp,
+                  const std::exception& what) {
+    comp.progress->failed.store(true, std::memory_order_release);
+    // Nobody is left to read it, and it is not a failure of ours: not an internal error.
+    if (dynamic_cast<const cancelled_error*>(&what))
+        return st->fail({error_kind::timeout, what.what()});
+    st->fail({error_kind::internal, std::string(comp.base->name) + ":" +
+                                        std::to_string(comp.level) + " failed: " + what.what()});
+}
+
+// After a piece of comp is measured (or failed): the entries once comp is whole, the report
+// once everything is.
+void piece_finished(const std::shared_ptr<report_state>& st, compression& comp) {
     if (comp.progress->pieces_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         try {
             st->on_compression_done(comp);
@@ -251,6 +346,88 @@ void run_piece(const std::shared_ptr<report_state>& st, compression& comp, std::
         }
     }
     if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
+}
+
+// The report's work, which its executor tasks take one item each of: every piece's
+// compression, costliest first (that keeps the makespan near total / threads), and each
+// piece's decompression once its compression is measured. A decompression that is ready goes
+// first, so that an entry is done soon after its compression (its line streams then); the
+// last items are decompressions, a few milliseconds each, so the threads finish together.
+struct work_queue {
+    struct item {
+        compression* comp;
+        std::shared_ptr<piece_measurement> m;
+    };
+    std::mutex mutex;
+    std::deque<item> compressions;   // costliest first; m made when taken
+    std::deque<item> decompressions; // ready ones
+};
+
+void run_next(const std::shared_ptr<report_state>& st);
+
+void run_item(const std::shared_ptr<report_state>& st, work_queue::item it, bool decompression) {
+    compression& comp = *it.comp;
+    try {
+        check_cancelled(*st);
+        if (decompression) {
+            it.m->run();
+        } else {
+            it.m->run_compression();
+            {
+                std::lock_guard lock(st->work->mutex);
+                st->work->decompressions.push_back(it);
+            }
+            return st->ex([st] { run_next(st); });
+        }
+    } catch (const std::exception& ex) {
+        piece_failed(st, comp, ex);
+    }
+    piece_finished(st, comp);
+}
+
+// One executor task: the next item of the report's work.
+void run_next(const std::shared_ptr<report_state>& st) {
+    work_queue::item it;
+    bool decompression = false;
+    {
+        std::lock_guard lock(st->work->mutex);
+        if (!st->work->decompressions.empty()) {
+            it = st->work->decompressions.front();
+            st->work->decompressions.pop_front();
+            decompression = true;
+        } else {
+            it = st->work->compressions.front();
+            st->work->compressions.pop_front();
+        }
+    }
+    run_item(st, std::move(it), decompression);
+}
+
+// Measures every piece on this thread, a step of each in turn, so that each one's runs are
+// spread over the whole report's time rather than packed into its own stretch: the machine's
+// speed drifts (other tenants of the host, clock changes) over tens of milliseconds, and two
+// identical reports would otherwise disagree by half on small inputs.
+void run_interleaved(const std::shared_ptr<report_state>& st,
+                     const std::vector<std::pair<compression*, std::size_t>>& pieces) {
+    std::vector<std::unique_ptr<piece_measurement>> measurements;
+    for (const auto& [comp, i] : pieces)
+        measurements.push_back(std::make_unique<piece_measurement>(
+            *comp, comp->pieces[i], st->options, comp->piece_results[i]));
+    for (std::size_t left = pieces.size(); left > 0;)
+        for (std::size_t k = 0; k < pieces.size(); ++k) {
+            if (!measurements[k]) continue;
+            compression& comp = *pieces[k].first;
+            try {
+                check_cancelled(*st);
+                measurements[k]->step();
+                if (!measurements[k]->done()) continue;
+            } catch (const std::exception& ex) {
+                piece_failed(st, comp, ex);
+            }
+            measurements[k].reset();
+            --left;
+            piece_finished(st, comp);
+        }
 }
 
 // Runs on the executor: splitting is codec work, so it stays off the caller's thread.
@@ -277,12 +454,39 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
                      [](const task& a, const task& b) { return a.cost > b.cost; });
     // +1 guards against finishing before every task is posted.
     st->remaining.store(tasks.size() + 1, std::memory_order_release);
+    // When the repeats to the floor are nearly all of the work (a small input), the pieces'
+    // runs are interleaved on one thread (run_interleaved).
+    double one_run_each_ms = 0;
     for (const auto& t : tasks)
-        ex([st, comp = t.comp, piece = t.piece] { run_piece(st, *comp, piece); });
+        one_run_each_ms +=
+            (t.cost + static_cast<double>(t.comp->pieces[t.piece].size()) *
+                          decompress_ns_per_byte(*t.comp->base, t.comp->level)) /
+            1e6;
+    if (tasks.size() > 1 && one_run_each_ms <= st->options.timing_floor_ms) {
+        std::vector<std::pair<compression*, std::size_t>> pieces;
+        for (const auto& t : tasks)
+            pieces.emplace_back(t.comp, t.piece);
+        ex([st, pieces = std::move(pieces)] { run_interleaved(st, pieces); });
+    } else {
+        st->work = std::make_unique<work_queue>();
+        for (const auto& t : tasks)
+            st->work->compressions.push_back(
+                {t.comp, std::make_shared<piece_measurement>(*t.comp, t.comp->pieces[t.piece],
+                                                             st->options,
+                                                             t.comp->piece_results[t.piece])});
+        for (std::size_t k = 0; k < tasks.size(); ++k)
+            ex([st] { run_next(st); });
+    }
     if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) st->finish();
 }
 
 } // namespace
+
+void keep_freed_memory_for_repeated_runs() {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
+}
 
 result<panel> parse_panel(std::string_view spec, std::size_t max_spec_nbytes) {
     if (spec.size() > max_spec_nbytes)
@@ -488,6 +692,12 @@ compression_estimate estimate_one(const codec_descriptor& base, int level, std::
     return est;
 }
 
+bool worth_sampling(const panel& p, std::size_t n, const estimate_options& e) {
+    return n > e.min_input_nbytes &&
+           (e.sample_above_ms <= 0 ||
+            estimate_cpu_ms(p, n, {.timing_floor_ms = e.timing_floor_ms}) > e.sample_above_ms);
+}
+
 // The indexes of comps, costliest by the table first: they get the sampling budget, the
 // table's errors costing most on them.
 std::vector<std::size_t> costliest_first(const std::vector<compression>& comps) {
@@ -508,7 +718,7 @@ std::vector<std::size_t> costliest_first(const std::vector<compression>& comps) 
 std::vector<compression_estimate> estimate_compressions(const panel& p, std::string_view in,
                                                         const estimate_options& e) {
     std::optional<input_samples> samples;
-    if (in.size() > e.min_input_nbytes) samples.emplace(in, e);
+    if (worth_sampling(p, in.size(), e)) samples.emplace(in, e);
     sampling_budget budget(e.max_sampling_ms);
     const std::vector<compression> comps = plan(p);
     std::vector<compression_estimate> out(comps.size(), {nullptr, 0, 0, 0, false});
@@ -531,8 +741,9 @@ void estimate_compressions_async(const panel& p, std::string_view in, const exec
     auto st = std::make_shared<state>(e.max_sampling_ms);
     st->done = std::move(done);
     std::vector<compression> comps = plan(p);
-    // Small inputs are not sampled: the table's figures at once, on the calling thread.
-    if (in.size() <= e.min_input_nbytes || comps.empty()) {
+    // Small inputs, and reports the table puts far from the limit, are not sampled: the
+    // table's figures at once, on the calling thread.
+    if (!worth_sampling(p, in.size(), e) || comps.empty()) {
         for (const auto& comp : comps)
             st->out.push_back(
                 estimate_one(*comp.base, comp.level, in.size(), nullptr, e, st->budget));
@@ -577,7 +788,8 @@ std::optional<std::size_t> size_of(const report& r, std::string_view codec, int 
 }
 
 void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
-                      const measure_options& options, entry_callback on_entry) {
+                      const measure_options& options, entry_callback on_entry,
+                      cancel_check cancelled) {
     auto st = std::make_shared<report_state>();
     st->in = in;
     st->entries = p;
@@ -585,7 +797,9 @@ void run_report_async(std::string_view in, const panel& p, const executor& ex, r
     st->done = std::move(done);
     st->options = options;
     st->on_entry = std::move(on_entry);
-    ex([st, ex] { plan_and_fan_out(st, ex); });
+    st->cancelled = std::move(cancelled);
+    st->ex = ex;
+    ex([st] { plan_and_fan_out(st, st->ex); });
 }
 
 result<report> run_report(std::string_view in, const panel& p, const executor& ex,

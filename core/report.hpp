@@ -43,6 +43,14 @@ inline constexpr original_key original_keys[] = {
 // address (POST /), which always answers with all four keys.
 panel with_original_entries(panel p);
 
+// Makes the C heap keep what the codecs free, process-wide: blocks up to 32 MiB from the heap
+// rather than mmap, up to 64 MiB free at a heap's top kept rather than handed back, 16 MiB of
+// headroom on growth. glibc's defaults map and unmap a large context on every run (brotli's,
+// zstd's, bzip2's) or trim the heap under it, and the page faults that follow made a run on a
+// small input cost 1 to 8 times its median, by chance; repeated runs are to time the codec.
+// Call once, before threads start.
+void keep_freed_memory_for_repeated_runs();
+
 // How the report times each entry. Compression and decompression are each run until their
 // runs add up to timing_floor_ms of CPU time (a run that long or longer runs once), at most
 // max_runs times (tiny inputs). timing_floor_ms >= 0, max_runs >= 1.
@@ -77,6 +85,10 @@ struct estimate_options {
     // The report's timing floor: a compression whose runs the table puts well under it is not
     // sampled (its charge is the floor's repeats).
     double timing_floor_ms = measure_options{}.timing_floor_ms;
+    // Sampling only when the table's estimate of the report is above this (0: always): a
+    // server that only compares the estimate with its limit passes a fraction of the limit
+    // the table's errors cannot bridge, and a report far under it starts sooner.
+    double sample_above_ms = 0;
 };
 struct compression_estimate {
     const codec_descriptor* base;
@@ -152,8 +164,13 @@ using entry_callback = std::function<void(const entry_result&)>;
 // before done. The Pareto flags are known only once every entry is, so an entry passed to
 // on_entry has them false; the report given to done has them. If the report fails, done gets
 // the error even though on_entry may already have been called for other entries.
+//
+// cancelled, if set, is asked before each piece is measured (and between the steps of
+// interleaved pieces): once it says true, what is left is skipped and done gets an error.
+using cancel_check = std::function<bool()>;
 void run_report_async(std::string_view in, const panel& p, const executor& ex, report_callback done,
-                      const measure_options& options = {}, entry_callback on_entry = {});
+                      const measure_options& options = {}, entry_callback on_entry = {},
+                      cancel_check cancelled = {});
 
 // Blocking convenience for the command line: waits for run_report_async.
 result<report> run_report(std::string_view in, const panel& p, const executor& ex,

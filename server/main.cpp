@@ -1,5 +1,6 @@
 // compresstest: one binary, three faces — serve (default), report, lambda — and its health probe.
 #include "faces.hpp"
+#include "report.hpp"
 
 #include <csignal>
 #include <cstring>
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
     // A write to a closed pipe (stdout read by a process that went away) must fail with EPIPE,
     // not kill the process: the access log counts the failure and carries on.
     std::signal(SIGPIPE, SIG_IGN);
+    compresstest::keep_freed_memory_for_repeated_runs();
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> env;
     for (char** e = environ; e && *e; ++e)

@@ -2,6 +2,7 @@
 // arrives.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -26,6 +27,9 @@ public:
     // For a consumer with no event loop (the Lambda face answers with the whole body): blocks
     // until finish() (true) or the deadline (false; none = no deadline).
     bool wait_finished(std::optional<std::chrono::system_clock::time_point> deadline);
+    // The consumer went away (the client closed the connection): the producer may stop.
+    void abandon() { abandoned_.store(true, std::memory_order_relaxed); }
+    bool abandoned() const { return abandoned_.load(std::memory_order_relaxed); }
 
 private:
     void notify_unlocked(std::unique_lock<std::mutex>& lock);
@@ -35,6 +39,7 @@ private:
     bool finished_ = false;
     std::condition_variable finished_cv_;
     std::function<void()> notify_;
+    std::atomic<bool> abandoned_{false};
 };
 
 } // namespace compresstest

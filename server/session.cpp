@@ -246,6 +246,7 @@ void session::after_external_event() {
 void session::close() {
     if (closed_) return;
     closed_ = true;
+    if (stream_) stream_->abandon(); // the report behind it stops measuring
     if (dispatched_) app_.stats.add_in_flight(-1);
     dispatched_ = false;
     boost::system::error_code ec;

@@ -307,6 +307,40 @@ class Streaming(ServerTest):
             self.assertTrue(r["verified"])
         self.assertTrue(any(r["pareto"]["compress"] for r in report["results"]))
 
+    def test_a_client_that_goes_away_mid_stream_stops_the_report(self):
+        # Twelve slow entries: two run at once, so the first line comes with ten not started.
+        # The server learns that the client went away when a write fails (the first write
+        # after the close still succeeds), two or three lines later; what has not started by
+        # then must stay unmeasured, so the admission comes back well before the whole report
+        # would have taken.
+        with open(TEXT_100K, "rb") as f:
+            text = f.read(32 * 1024)
+        path = os.path.join(TMP, "32k.txt")
+        with open(path, "wb") as f:
+            f.write(text)
+        spec = "zopfli:4-15"
+        args = ["-F", f"fileUpload=@{path}", "-F", f"codecs={spec}"]
+        started = time.monotonic()
+        status, _, _ = curl(*args, self.server.url + "/compress", timeout=300)
+        whole_s = time.monotonic() - started
+        self.assertEqual(status, 200)
+        proc = subprocess.Popen(["curl", "-s", "-N", "-H", "Accept: application/x-ndjson", *args,
+                                 self.server.url + "/compress"], stdout=subprocess.PIPE)
+        started = time.monotonic()
+        for raw in proc.stdout:
+            if json.loads(raw)["type"] == "entry":
+                break
+        first_s = time.monotonic() - started
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        wait_for_admitted(self, self.server, 0, timeout_s=300)
+        total_s = time.monotonic() - started
+        # Without the cancel the stream would take about whole_s; with it, the first entry,
+        # the ones running when the client went away, and nothing else.
+        self.assertLess(total_s - first_s, 0.6 * (whole_s - first_s), (first_s, total_s, whole_s))
+        self.assertHealthy()
+
     def test_plain_json_keeps_its_shape_and_the_stream_summary_has_the_same_keys(self):
         args = ("-F", "textEntry=hello hello hello hello")
         status, headers, body = curl(*args, self.server.url + "/")

@@ -478,12 +478,51 @@ TEST(report, runs_exactly_the_panels_compressions_in_parallel_on_the_callers_exe
     for (const auto& e : default_panel())
         if (distinct.insert({&base_of(*e.codec), e.level}).second) {
             const codec_descriptor& base = base_of(*e.codec);
-            expected_tasks += base.split ? static_cast<int>(base.split(in, e.level).size()) : 1;
+            // Each piece's compression, then its decompression, is a task.
+            expected_tasks +=
+                2 * (base.split ? static_cast<int>(base.split(in, e.level).size()) : 1);
         }
     auto r = run_report(in, default_panel(), counting);
     ASSERT_TRUE(r);
     EXPECT_GE(peak.load(), 2);
     EXPECT_EQ(tasks.load(), expected_tasks);
+    // A small input, whose work is nearly all repeats to the floor: its pieces are measured
+    // interleaved, in one task after the planning one.
+    tasks = 0;
+    auto small = run_report(test::text_bytes(2'000, 3), default_panel(), counting);
+    ASSERT_TRUE(small);
+    EXPECT_EQ(tasks.load(), 2);
+    for (const auto& e : small->results)
+        EXPECT_TRUE(e.verified) << entry(*e.codec, e.level);
+}
+
+TEST(report, a_cancelled_report_stops_measuring_and_says_so) {
+    thread_pool pool(2);
+    const std::string in = test::text_bytes(1'500'000, 4);
+    // More compressions than threads, so that some have not started when the first ends.
+    for (const std::string_view spec : {"gzip:1,zstd:1,lz4:1,brotli:1,bzip2:1,deflate:6"}) {
+        const std::string small = test::text_bytes(2'000, 4);
+        for (const std::string* input : {&in, &small}) {
+            // Cancelled once the first entry is known: the rest are skipped.
+            std::atomic<bool> cancel{false};
+            std::atomic<int> entries{0};
+            std::promise<result<report>> promise;
+            run_report_async(
+                *input, *parse_panel(spec), pool.executor(),
+                [&](result<report> r) { promise.set_value(std::move(r)); }, {},
+                [&](const entry_result&) {
+                    ++entries;
+                    cancel = true;
+                },
+                [&] { return cancel.load(); });
+            const auto r = promise.get_future().get();
+            ASSERT_FALSE(r) << spec;
+            EXPECT_EQ(r.err().kind, error_kind::timeout) << r.err().message; // not internal
+            EXPECT_NE(r.err().message.find("cancelled"), std::string::npos) << r.err().message;
+            // Two threads may each finish one entry before they look again.
+            EXPECT_LE(entries.load(), 2) << spec << " on " << input->size() << " bytes";
+        }
+    }
 }
 
 TEST(report, cost_estimate_grows_with_input_and_counts_shared_work_once) {
