@@ -4,6 +4,8 @@
 
 #include "errors.hpp"
 #include "text.hpp"
+#include "tinysite.hpp"
+#include "wire.hpp"
 
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/url/parse.hpp>
@@ -86,6 +88,72 @@ void serialize_head(response& msg, std::string& out) {
     serialize(msg, out, true);
 }
 
+// RFC 9110 §5.1: field-name = token; the fast path takes only letters, digits and '-'.
+bool plain_field_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-';
+    });
+}
+
+// Visible ASCII, spaces and tabs: a field value with nothing to interpret (no obs-text, no
+// control characters, no bare CR or LF).
+bool plain_field_value(std::string_view value) {
+    return std::all_of(value.begin(), value.end(),
+                       [](char c) { return (c >= 0x20 && c < 0x7f) || c == '\t'; });
+}
+
+// The header fields a browser or a load generator sends with a GET, none of which changes the
+// answer to /tiny (Accept-Encoding, Connection and Host are checked apart).
+bool harmless_field(std::string_view name) {
+    static constexpr std::string_view names[] = {
+        "user-agent", "accept", "accept-language",           "cache-control", "pragma", "referer",
+        "cookie",     "dnt",    "upgrade-insecure-requests", "priority"};
+    if (name.size() > 4 && text::iequals(name.substr(0, 4), "sec-")) return true;
+    return std::any_of(std::begin(names), std::end(names),
+                       [&](std::string_view n) { return text::iequals(name, n); });
+}
+
+// A plain GET /tiny: the request line exactly "GET /tiny HTTP/1.1", then header fields of the
+// plainest form (name ":" OWS value, each line ending CRLF, no folding), exactly one Host of
+// the plain form, at most one Connection ("keep-alive") and one Accept-Encoding, which must
+// accept deflate, and otherwise only harmless_field names, each line at most 4 KiB. Such a
+// request gets the pre-serialized answer; anything else goes through the parser and the router
+// as any request does (and gets the same bytes there when it is a GET /tiny accepting
+// deflate). Returns the request's length; 0 when it is not (or not yet) one.
+std::size_t plain_tiny_get(std::string_view buffered) {
+    static constexpr std::string_view request_line = "GET /tiny HTTP/1.1\r\n";
+    if (!buffered.starts_with(request_line)) return 0;
+    const auto end = buffered.find("\r\n\r\n", request_line.size() - 2);
+    if (end == std::string_view::npos) return 0;
+    // The field lines, each with its CRLF (none when the head ends right after the request line).
+    std::string_view fields =
+        end + 2 > request_line.size()
+            ? buffered.substr(request_line.size(), end + 2 - request_line.size())
+            : std::string_view{};
+    int hosts = 0, connections = 0, encodings = 0;
+    while (!fields.empty()) {
+        const auto eol = fields.find("\r\n");
+        const auto line = fields.substr(0, eol);
+        fields.remove_prefix(eol + 2);
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos || line.size() > 4096) return 0;
+        const auto name = line.substr(0, colon);
+        const auto value = text::trim_ows(line.substr(colon + 1));
+        if (!plain_field_name(name) || !plain_field_value(value)) return 0;
+        if (text::iequals(name, "host")) {
+            if (++hosts > 1 || !plain_host(value)) return 0;
+        } else if (text::iequals(name, "connection")) {
+            if (++connections > 1 || !text::iequals(value, "keep-alive")) return 0;
+        } else if (text::iequals(name, "accept-encoding")) {
+            if (++encodings > 1 || !(wire::accepted_q(value, "deflate") > 0)) return 0;
+        } else if (!harmless_field(name)) {
+            return 0;
+        }
+    }
+    return hosts == 1 ? end + 4 : 0;
+}
+
 error header_timeout_error(const connection_limits& l) {
     return {error_kind::timeout, "the request headers took too long; send them within " +
                                      std::to_string(l.header_timeout.count()) + " ms"};
@@ -101,7 +169,8 @@ connection_limits connection_limits::from(const config& c) {
             .body_timeout = c.body_timeout,
             .idle_timeout = c.idle_timeout,
             .write_timeout = c.write_timeout,
-            .retry_after_s = c.retry_after_s};
+            .retry_after_s = c.retry_after_s,
+            .tiny_answer = tinysite::get_response()};
 }
 
 connection::connection(const connection_limits& limits, time_point now)
@@ -123,10 +192,13 @@ void connection::resize_input(std::size_t capacity_nbytes) {
 
 void connection::reset_message() {
     resize_input(limits_.header_nbytes); // an upload's larger reads end with it
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(limits_.header_nbytes));
-    parser_->body_limit(limits_.body_nbytes);
-    parser_->eager(false); // stop after the headers: they are checked before any body byte
+    if (parser_used_ || !parser_) {      // one that a plain GET /tiny left untouched serves again
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(limits_.header_nbytes));
+        parser_->body_limit(limits_.body_nbytes);
+        parser_->eager(false); // stop after the headers: they are checked before any body byte
+        parser_used_ = false;
+    }
     message_started_ = false;
     head_nbytes_ = 0;
     message_nbytes_ = 0;
@@ -219,6 +291,7 @@ bool connection::idle() const {
 
 std::size_t connection::feed(std::size_t max_nbytes, beast::error_code& ec) {
     std::size_t used = 0;
+    parser_used_ = true;
     try {
         used = parser_->put(boost::asio::buffer(in_.get() + in_begin_, max_nbytes), ec);
     } catch (const std::length_error&) {
@@ -235,9 +308,29 @@ std::size_t connection::feed(std::size_t max_nbytes, beast::error_code& ec) {
     return used;
 }
 
+bool connection::answer_plain_tiny_get() {
+    const std::size_t nbytes = plain_tiny_get(
+        {in_.get() + in_begin_, std::min(in_end_ - in_begin_, limits_.header_nbytes)});
+    if (nbytes == 0) return false;
+    in_begin_ += nbytes;
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    head_nbytes_ = message_nbytes_ = nbytes;
+    exchange_.method = "GET";
+    exchange_.target = "/tiny";
+    exchange_.status = 200;
+    exchange_.tiny = true;
+    keep_alive_ = !draining_;
+    // The write deadline counts from the request's first byte: the answer is at hand.
+    write_answer(limits_.tiny_answer, exchange_.started);
+    return true;
+}
+
 connection::action connection::parse_head() {
     const std::size_t buffered = in_end_ - in_begin_;
     if (buffered == 0) return action::read;
+    // Only before the parser has taken a byte of this request (it takes a head whole).
+    if (!limits_.tiny_answer.empty() && head_nbytes_ == 0 && answer_plain_tiny_get())
+        return action::write;
     // Beast's own header limit counts differently (it lets through a few bytes more), so the
     // parser is given no more than what is left of the limit: a block over it never completes.
     const std::size_t allowance = limits_.header_nbytes - head_nbytes_;

@@ -31,6 +31,9 @@ struct connection_limits {
     milliseconds idle_timeout{};   // between requests on a kept-alive connection
     milliseconds write_timeout{};  // to write an answer, and to linger after the last one
     unsigned retry_after_s = 1;    // on 503 answers the connection itself makes
+    // The pre-serialized answer to a plain GET /tiny (TinySite, deflated), which the connection
+    // writes itself, without a parser or a request object: see plain_tiny_get. Empty: none.
+    std::string_view tiny_answer;
 
     static connection_limits from(const config& c);
 };
@@ -69,6 +72,7 @@ public:
         time_point started{};            // the request's first byte, or when the error was found
         std::size_t nbytes_received = 0; // request bytes on the wire, framing included
         std::size_t nbytes_sent = 0;     // answer bytes
+        bool tiny = false;               // a plain GET /tiny, answered by the connection itself
     };
 
     connection(const connection_limits& limits, time_point now);
@@ -126,6 +130,7 @@ private:
     void reset_message(); // a fresh parser and counters for the next request
     void resize_input(std::size_t capacity_nbytes); // keeps the unparsed bytes
     action parse_head();
+    bool answer_plain_tiny_get(); // true when the buffered request was one
     action parse_body();
     // Feeds the parser buffered bytes (at most max_nbytes), catching what Beast throws.
     std::size_t feed(std::size_t max_nbytes, boost::beast::error_code& ec);
@@ -147,6 +152,7 @@ private:
     bool draining_ = false;
     bool answer_is_final_ = false; // output_ is an answer, not a 100 Continue
     bool chunked_ = false;         // the streamed answer is chunked (HTTP/1.1)
+    bool parser_used_ = false;     // bytes went into parser_ since reset_message
 
     // Input: bytes [in_begin_, in_end_) of in_ are received and not yet parsed.
     std::unique_ptr<char[]> in_;

@@ -209,7 +209,7 @@ void session::finish_exchange() {
     release_body_reservation(); // answered: the body is no longer needed
     const auto elapsed =
         std::chrono::duration_cast<std::chrono::microseconds>(worker::clock::now() - x.started);
-    app_.stats.record(route_, x.status, elapsed);
+    app_.stats.record(x.tiny ? route_id::tiny : route_, x.status, elapsed);
     if (app_.cfg.access_log)
         worker_.log_line(
             access_log_line(peer_, x.method, x.target, x.status, x.nbytes_sent, elapsed));

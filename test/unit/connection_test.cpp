@@ -300,12 +300,71 @@ TEST(connection, after_an_error_it_lingers_discarding_until_the_client_closes) {
 TEST(connection, the_pre_serialized_reply_is_written_as_it_is) {
     driver d;
     d.hold_replies(true);
-    d.run(get("/tiny"));
+    d.run(get("/raw"));
     static constexpr std::string_view raw = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
     d.conn().on_reply({{}, raw}, d.now());
     d.hold_replies(false);
     EXPECT_EQ(d.run(get("/next")).written.substr(0, raw.size()), raw);
     EXPECT_EQ(d.result().targets.size(), 2u) << "keep-alive kept after the raw answer";
+}
+
+TEST(connection, a_plain_get_of_tiny_is_answered_by_the_connection_itself) {
+    const std::string_view tiny = test_limits().tiny_answer;
+    ASSERT_FALSE(tiny.empty());
+    const std::string plain = "GET /tiny HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n"
+                              "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n"
+                              "Sec-Fetch-Mode: navigate\r\n\r\n";
+    // Pipelined, and in pieces of every size: the same bytes, nothing dispatched.
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{1} << 20}) {
+        driver d;
+        auto& t = d.run(plain + plain + get("/next"), piece);
+        EXPECT_EQ(t.written.substr(0, 2 * tiny.size()), std::string(tiny) + std::string(tiny))
+            << piece;
+        EXPECT_EQ(t.targets, std::vector<std::string>{"/next"}) << piece;
+        EXPECT_FALSE(t.closed) << piece;
+    }
+    driver d;
+    d.run(plain);
+    EXPECT_TRUE(d.conn().last_exchange().tiny);
+    EXPECT_EQ(d.conn().last_exchange().status, 200u);
+    EXPECT_EQ(d.conn().last_exchange().nbytes_received, plain.size());
+    EXPECT_EQ(d.conn().last_exchange().target, "/tiny");
+    // No Accept-Encoding at all accepts deflate too.
+    driver bare;
+    EXPECT_EQ(bare.run("GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n").written, tiny);
+}
+
+TEST(connection, any_other_request_for_tiny_goes_through_the_parser) {
+    // Each differs from a plain GET /tiny in one way; each is dispatched (or refused by the
+    // parser's checks), never answered with the pre-serialized bytes by the connection.
+    const std::vector<std::string> others = {
+        "HEAD /tiny HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /tiny HTTP/1.0\r\nHost: x\r\n\r\n",
+        "GET /tiny?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "get /tiny HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /tiny HTTP/1.1\r\n\r\n",                                     // no Host
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",               // two
+        "GET /tiny HTTP/1.1\r\nHost: a@b\r\n\r\n",                        // userinfo
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", // no deflate
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nAccept-Encoding: deflate;q=0\r\n\r\n",
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nAccept-Encoding: deflate\r\n"
+        "Accept-Encoding: deflate\r\n\r\n",
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nUser-Agent: a\r\n b\r\n\r\n", // folded
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nUser Agent: a\r\n\r\n",       // bad name
+        "GET /tiny HTTP/1.1\r\nHost: x\r\nUser-Agent: a\x01\r\n\r\n",   // control
+        "GET /tiny HTTP/1.1\r\nHost: x\nUser-Agent: a\r\n\r\n",         // bare LF
+        "GET /tiny HTTP/1.1\r\nHost : x\r\n\r\n",
+    };
+    for (const auto& req : others) {
+        driver d;
+        auto& t = d.run(req);
+        EXPECT_FALSE(d.conn().last_exchange().tiny) << req;
+        EXPECT_TRUE(t.targets.size() == 1 || t.written.starts_with("HTTP/1.1 4")) << req;
+    }
 }
 
 TEST(connection, a_streamed_answer_is_chunked_for_http_1_1_and_keep_alive_is_kept) {
