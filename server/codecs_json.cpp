@@ -64,7 +64,9 @@ std::string etag_of(std::string_view body) {
 
 built_document::built_document(std::string path_, std::string body)
     : path(std::move(path_)), identity(std::move(body)), gzip(compressed("gzip", 9, identity)),
-      br(compressed("brotli", 11, identity)),
+      // Quality 9, not 11: 11 took 23 ms on this 10.6 kB document, most of a Lambda start-up
+      // (which builds it), for 131 bytes less (1,138 against 1,269).
+      br(compressed("brotli", 9, identity)),
       etag(etag_of(identity)), file{path, identity, gzip, {}, br, etag} {}
 
 } // namespace compresstest

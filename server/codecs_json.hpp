@@ -13,7 +13,7 @@ namespace compresstest {
 std::string codecs_json(const config& cfg);
 
 // A document made at start-up, held with its precompressed variants (gzip by zlib at level 9,
-// brotli at 11) and a strong ETag from its bytes, so that it is served like an embedded file.
+// brotli at 9) and a strong ETag from its bytes, so that it is served like an embedded file.
 struct built_document {
     explicit built_document(std::string path, std::string body);
     built_document(const built_document&) = delete;

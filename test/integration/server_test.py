@@ -515,6 +515,24 @@ class TinySite(ServerTest):
             head2, body2, _ = read_response(s)
             self.assertEqual((head2, body2), (head, body))
 
+    def test_the_connections_own_answer_is_the_routers_byte_for_byte(self):
+        # A plain GET /tiny is answered by the connection core; one with a header it does not
+        # know goes through the parser and the router. Same bytes, and both counted as /tiny.
+        def answer(request):
+            with self.server.connect() as s:
+                s.sendall(request)
+                head, body, _ = read_response(s)
+                return head + body
+        plain = answer(b"GET /tiny HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\n\r\n")
+        routed = answer(b"GET /tiny HTTP/1.1\r\nHost: x\r\nX-Routed: 1\r\n"
+                        b"Accept-Encoding: gzip, deflate\r\n\r\n")
+        self.assertEqual(plain, routed)
+        _, _, metrics = curl(self.server.url + "/metrics")
+        count = re.search(rb'compresstest_requests_total\{route="/tiny",status="200"\} (\d+)',
+                          metrics)
+        self.assertIsNotNone(count, metrics)
+        self.assertGreaterEqual(int(count.group(1)), 2)
+
     def test_head_has_the_same_headers_and_no_body(self):
         with self.server.connect() as s:
             s.sendall(b"HEAD /tiny HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
