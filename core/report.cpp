@@ -13,10 +13,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <future>
 #include <limits>
 #include <memory>
@@ -122,10 +122,10 @@ public:
         total_ms_ = ms;
         runs_ = 1;
         const double batch_ms = options_.timing_floor_ms / 20;
-        batch_runs_ = ms >= batch_ms ? 1
-                                     : static_cast<int>(std::min<double>(
-                                           std::ceil(batch_ms / std::max(ms, 1e-6)),
-                                           options_.max_runs));
+        batch_runs_ = ms >= batch_ms
+                          ? 1
+                          : static_cast<int>(std::min<double>(
+                                std::ceil(batch_ms / std::max(ms, 1e-6)), options_.max_runs));
     }
     bool done() const {
         return runs_ > 0 && (total_ms_ >= options_.timing_floor_ms || runs_ >= options_.max_runs);
@@ -301,7 +301,13 @@ public:
     }
 
 private:
-    enum class stage { compress_first, compress_batches, decompress_first, decompress_batches, done };
+    enum class stage {
+        compress_first,
+        compress_batches,
+        decompress_first,
+        decompress_batches,
+        done
+    };
     void compress_once(memory_meter* m) { stream_ = compress_to_string(c_, piece_, level_, m); }
     void decompress_once(memory_meter* m) { back_ = c_.decompress(stream_, piece_.size(), m); }
 
@@ -458,10 +464,9 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
     // runs are interleaved on one thread (run_interleaved).
     double one_run_each_ms = 0;
     for (const auto& t : tasks)
-        one_run_each_ms +=
-            (t.cost + static_cast<double>(t.comp->pieces[t.piece].size()) *
-                          decompress_ns_per_byte(*t.comp->base, t.comp->level)) /
-            1e6;
+        one_run_each_ms += (t.cost + static_cast<double>(t.comp->pieces[t.piece].size()) *
+                                         decompress_ns_per_byte(*t.comp->base, t.comp->level)) /
+                           1e6;
     if (tasks.size() > 1 && one_run_each_ms <= st->options.timing_floor_ms) {
         std::vector<std::pair<compression*, std::size_t>> pieces;
         for (const auto& t : tasks)
@@ -471,9 +476,9 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
         st->work = std::make_unique<work_queue>();
         for (const auto& t : tasks)
             st->work->compressions.push_back(
-                {t.comp, std::make_shared<piece_measurement>(*t.comp, t.comp->pieces[t.piece],
-                                                             st->options,
-                                                             t.comp->piece_results[t.piece])});
+                {t.comp,
+                 std::make_shared<piece_measurement>(*t.comp, t.comp->pieces[t.piece], st->options,
+                                                     t.comp->piece_results[t.piece])});
         for (std::size_t k = 0; k < tasks.size(); ++k)
             ex([st] { run_next(st); });
     }
@@ -811,9 +816,8 @@ result<report> run_report(std::string_view in, const panel& p, const executor& e
     return future.get();
 }
 
-// v in fixed notation with four significant digits and at least min_decimals decimals: a
-// run on a small input takes microseconds, a speed may be a hundredth of a MB/s, and exponent
-// notation (1.2E-3) is what people reading the API should not have to parse.
+// A speed may be a hundredth of a MB/s, and exponent notation (1.2E-3) is what people reading
+// the API should not have to parse.
 std::string significant(double v, int min_decimals) {
     const int magnitude = v > 0 ? static_cast<int>(std::floor(std::log10(v))) : 0;
     return fmt::format("{:.{}f}", v, std::clamp(3 - magnitude, min_decimals, 9));

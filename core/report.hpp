@@ -176,6 +176,11 @@ void run_report_async(std::string_view in, const panel& p, const executor& ex, r
 result<report> run_report(std::string_view in, const panel& p, const executor& ex,
                           const measure_options& options = {});
 
+// v in fixed notation with four significant digits and at least min_decimals decimals (a run
+// on a small input takes microseconds): how the JSON and the command line write times and
+// speeds.
+std::string significant(double v, int min_decimals);
+
 // One entry of results[] as JSON (the keys below), for the report and for streamed lines;
 // original_nbytes is the input's size, for ratio and MB/s.
 std::string to_json(const entry_result& e, std::size_t original_nbytes);

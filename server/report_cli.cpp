@@ -71,10 +71,10 @@ std::vector<std::string> human_cells(const entry_result& e, std::size_t original
             std::to_string(e.size),
             original ? fmt::format("{:.2f}%", 100.0 * e.size / original) : "n/a",
             speed(e.compress),
-            fmt::format("{:.3f}", e.compress.median_ms),
+            significant(e.compress.median_ms, 3),
             std::to_string(e.compress.runs),
             speed(e.decompress),
-            fmt::format("{:.3f}", e.decompress.median_ms),
+            significant(e.decompress.median_ms, 3),
             memory(e.compress_peak_nbytes),
             memory(e.decompress_peak_nbytes),
             e.verified ? "yes" : "NO",
@@ -99,13 +99,13 @@ std::string csv_row(const std::string& file, const entry_result& e, std::size_t 
     };
     const std::optional<double> ratio =
         original ? std::optional<double>(static_cast<double>(e.size) / original) : std::nullopt;
-    return fmt::format("{},{},{},{},{},{},{:.3f},{:.3f},{},{},{:.3f},{:.3f},{},{},{},{},{},{}\n",
-                       csv_field(file), e.codec->name, e.level, e.size, number(ratio, 4),
-                       number(mb_s(original, e.compress), 1), e.compress.median_ms,
-                       e.compress.min_ms, e.compress.runs, number(mb_s(original, e.decompress), 1),
-                       e.decompress.median_ms, e.decompress.min_ms, e.decompress.runs,
-                       count(e.compress_peak_nbytes), count(e.decompress_peak_nbytes), e.verified,
-                       e.pareto_compress, e.pareto_decompress);
+    return fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(file), e.codec->name,
+        e.level, e.size, number(ratio, 4), number(mb_s(original, e.compress), 1),
+        significant(e.compress.median_ms, 3), significant(e.compress.min_ms, 3), e.compress.runs,
+        number(mb_s(original, e.decompress), 1), significant(e.decompress.median_ms, 3),
+        significant(e.decompress.min_ms, 3), e.decompress.runs, count(e.compress_peak_nbytes),
+        count(e.decompress_peak_nbytes), e.verified, e.pareto_compress, e.pareto_decompress);
 }
 
 // Aligned text, or a Markdown table; each column as wide as its widest cell, whatever the names.

@@ -475,6 +475,13 @@ class CommandLine(unittest.TestCase):
         self.assertEqual([(r["codec"], int(r["level"]), int(r["size"])) for r in rows[:4]], want)
         self.assertEqual([r["file"] for r in rows], [TEXT_100K] * 4 + ["-"] * 4)
         self.assertTrue(all(r["verified"] == "true" for r in rows))
+        # Four significant digits, as in the JSON: an 11-byte input's runs take microseconds
+        # and still read as a measurement, not 0.000.
+        for r in rows:
+            for key in ("compress_ms", "compress_min_ms", "decompress_ms", "decompress_min_ms"):
+                self.assertGreater(float(r[key]), 0, (r["codec"], key, r[key]))
+                digits = r[key].replace(".", "").lstrip("0")
+                self.assertGreaterEqual(len(digits), 4, (r["codec"], key, r[key]))
         code, md, _ = report_cli("--markdown", "--codecs", self.SPEC, TEXT_100K)
         self.assertEqual(code, 0)
         table = [l for l in md.splitlines() if l.startswith("|")]
