@@ -668,8 +668,9 @@ compression_estimate estimate_one(const codec_descriptor& base, int level, std::
         const auto [c1, d1] = run(first_slice);
         budget.spend(c1 + d1);
         const double per_slice_ms = std::max(c1 + d1, 1e-3);
-        const auto affordable =
-            static_cast<std::size_t>(std::min(max_entry_ms, budget.left_ms()) / per_slice_ms);
+        // The budget may be spent already, past zero (runs on other threads spend it too).
+        const auto affordable = static_cast<std::size_t>(
+            std::max(0.0, std::min(max_entry_ms, budget.left_ms())) / per_slice_ms);
         const std::size_t k = std::min(slices, affordable);
         if (k >= min_slices) {
             // k of the slices, spread over the sample as the sample is over the input.

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -283,6 +284,31 @@ TEST(report, the_input_aware_estimate_samples_only_large_inputs_not_bound_by_the
         EXPECT_FALSE(est.sampled) << est.base->name;
     // The repeats are charged as for the table's estimate: never under the floor per operation.
     EXPECT_GE(estimate_cpu_ms(ests, {.timing_floor_ms = 20}), 2 * 20.0 * ests.size());
+}
+
+// Found by the sanitizer build: a run that costs more than the budget had left (runs on other
+// threads spend it too) took the budget below zero, and the slices it could still afford were
+// a negative double cast to an unsigned count.
+TEST(report, a_sampling_budget_overspent_by_its_last_run_samples_no_further) {
+    thread_pool pool(2);
+    const std::string big = test::text_bytes(1'200'000, 8);
+    const panel p = *parse_panel("all");
+    for (const double budget_ms : {0.01, 0.1, 0.3, 1.0, 3.0}) {
+        estimate_options e;
+        e.max_sampling_ms = budget_ms;
+        std::promise<std::vector<compression_estimate>> done;
+        estimate_compressions_async(
+            p, big, pool.executor(),
+            [&](std::vector<compression_estimate> ests) { done.set_value(std::move(ests)); }, e);
+        for (const auto& est : done.get_future().get()) {
+            EXPECT_TRUE(std::isfinite(est.compress_run_ms) && est.compress_run_ms > 0)
+                << budget_ms << ' ' << est.base->name << ':' << est.level;
+            EXPECT_TRUE(std::isfinite(est.decompress_run_ms) && est.decompress_run_ms > 0)
+                << budget_ms << ' ' << est.base->name << ':' << est.level;
+        }
+        for (const auto& est : estimate_compressions(p, big, e))
+            EXPECT_GT(est.compress_run_ms, 0) << budget_ms << ' ' << est.base->name;
+    }
 }
 
 TEST(report, every_codec_and_level_round_trips_verified_with_its_peak_memory) {
