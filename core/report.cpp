@@ -261,12 +261,9 @@ public:
             break;
         }
         case stage::compress_batches:
-            if (!compress_.done()) {
-                compress_.batch([&](memory_meter* m) { compress_once(m); });
-                break;
-            }
-            out_.compress = compress_.result();
-            stage_ = stage::decompress_first;
+            batch_or_finish(
+                compress_, [&](memory_meter* m) { compress_once(m); }, out_.compress,
+                stage::decompress_first);
             break;
         case stage::decompress_first: {
             memory_meter meter;
@@ -278,12 +275,9 @@ public:
             break;
         }
         case stage::decompress_batches:
-            if (!decompress_.done()) {
-                decompress_.batch([&](memory_meter* m) { decompress_once(m); });
-                break;
-            }
-            out_.decompress = decompress_.result();
-            stage_ = stage::done;
+            batch_or_finish(
+                decompress_, [&](memory_meter* m) { decompress_once(m); }, out_.decompress,
+                stage::done);
             break;
         case stage::done:
             break;
@@ -308,6 +302,13 @@ private:
         decompress_batches,
         done
     };
+    // One more batch of t's runs; once t is done, its figures into out and on to next.
+    template <class F>
+    void batch_or_finish(repeated_timer& t, const F& op, timing& out, stage next) {
+        if (!t.done()) return t.batch(op);
+        out = t.result();
+        stage_ = next;
+    }
     void compress_once(memory_meter* m) { stream_ = compress_to_string(c_, piece_, level_, m); }
     void decompress_once(memory_meter* m) { back_ = c_.decompress(stream_, piece_.size(), m); }
 
