@@ -425,7 +425,8 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
         },
         // The table is off by 2.2 times at most on the inputs checked (brotli:5 on machine
         // code; README, Costs): sampling only decides near the limit.
-        {.timing_floor_ms = measure.timing_floor_ms, .sample_above_ms = a.cfg.max_panel_cpu_ms / 4});
+        {.timing_floor_ms = measure.timing_floor_ms,
+         .sample_above_ms = a.cfg.max_panel_cpu_ms / 4});
 }
 
 void report_route(app& a, request&& req, std::string_view client, reply_handler done) {
