@@ -54,27 +54,27 @@ void brotli_compress(std::string_view in, int level, const byte_sink& sink, memo
     }
 }
 
-std::string brotli_decompress(std::string_view in, std::size_t max_out_nbytes,
-                              memory_meter* meter) {
+void brotli_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                       memory_meter* meter) {
     const decoder st(BrotliDecoderCreateInstance(alloc_of(meter), free_of(meter), meter));
     if (!st) throw std::runtime_error("brotli: out of memory");
-    std::string out;
-    std::array<std::uint8_t, chunk_nbytes> buf;
+    output_room room(out, max_out_nbytes);
     std::size_t avail_in = in.size();
     const auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
     BrotliDecoderResult rc = BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT;
     while (rc != BROTLI_DECODER_RESULT_SUCCESS) {
-        std::size_t avail_out = buf.size();
-        std::uint8_t* next_out = buf.data();
+        const std::size_t room_nbytes = room.left();
+        std::size_t avail_out = room_nbytes;
+        auto* next_out = reinterpret_cast<std::uint8_t*>(room.next());
         rc = BrotliDecoderDecompressStream(st.get(), &avail_in, &next_in, &avail_out, &next_out,
                                            nullptr);
-        out.append(reinterpret_cast<const char*>(buf.data()), buf.size() - avail_out);
+        room.wrote(room_nbytes - avail_out);
         if (rc == BROTLI_DECODER_RESULT_ERROR || rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ||
-            out.size() > max_out_nbytes)
+            room.over_limit())
             throw std::runtime_error("brotli: corrupt, truncated or over the limit");
     }
     if (avail_in != 0) throw std::runtime_error("brotli: trailing bytes after the stream");
-    return out;
+    room.finish();
 }
 
 } // namespace

@@ -60,31 +60,32 @@ void bzip2_compress(std::string_view in, int level, const byte_sink& sink, memor
     }
 }
 
-std::string bzip2_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+void bzip2_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                      memory_meter* meter) {
     bz_stream bs{};
     use_meter(bs, meter);
     if (BZ2_bzDecompressInit(&bs, verbosity_quiet, 0) != BZ_OK)
         throw std::runtime_error("bzip2: BZ2_bzDecompressInit failed");
     const library_handle<bz_stream, BZ2_bzDecompressEnd> owner(&bs);
-    std::string out;
-    std::array<char, chunk_nbytes> buf;
+    output_room room(out, max_out_nbytes);
     std::string_view rest = in;
     int rc = BZ_OK;
     while (rc != BZ_STREAM_END) {
         refill(bs, rest);
-        bs.next_out = buf.data();
-        bs.avail_out = static_cast<unsigned>(buf.size());
+        const unsigned room_nbytes = slice_nbytes<unsigned>(room.left());
+        bs.next_out = room.next();
+        bs.avail_out = room_nbytes;
         rc = BZ2_bzDecompress(&bs);
         if (rc != BZ_OK && rc != BZ_STREAM_END) throw std::runtime_error("bzip2: corrupt stream");
-        out.append(buf.data(), buf.size() - bs.avail_out);
-        if (out.size() > max_out_nbytes) throw std::runtime_error("bzip2: output over the limit");
+        room.wrote(room_nbytes - bs.avail_out);
+        if (room.over_limit()) throw std::runtime_error("bzip2: output over the limit");
         // BZ_OK with every byte read and room left: the input ended before the stream did.
         if (rc == BZ_OK && bs.avail_in == 0 && rest.empty() && bs.avail_out != 0)
             throw std::runtime_error("bzip2: truncated stream");
     }
     if (bs.avail_in != 0 || !rest.empty())
         throw std::runtime_error("bzip2: trailing bytes after the stream");
-    return out;
+    room.finish();
 }
 
 // Where libbz2 closes its blocks. It run-length encodes the input first (runs of 4..255

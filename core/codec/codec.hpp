@@ -42,10 +42,13 @@ struct codec_descriptor {
     void (*compress)(std::string_view in, int level, const byte_sink& sink,
                      memory_meter* meter) = nullptr;
 
-    // Decompresses in; throws std::runtime_error on corrupt, truncated or trailing input, or if
-    // the output would exceed max_out_nbytes. With a meter, as compress.
-    std::string (*decompress)(std::string_view in, std::size_t max_out_nbytes,
-                              memory_meter* meter) = nullptr;
+    // Decompresses in into out, replacing what out held; throws std::runtime_error on corrupt,
+    // truncated or trailing input, or if the output would exceed max_out_nbytes. Callers pass
+    // the size they expect as the limit: the codec decodes straight into out, sized for it up
+    // front (see output_room), so a repeated run reuses out's memory and copies nothing, as
+    // lzbench and zstd -b decode into a buffer they allocated once. With a meter, as compress.
+    void (*decompress)(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                       memory_meter* meter) = nullptr;
 
     // Whether compress and decompress route all their library's heap use through a meter they
     // are given. False where the library has no allocator hook: its peak memory is unknown.
@@ -70,9 +73,14 @@ struct codec_descriptor {
     std::size_t (*assemble_nbytes)(std::uint64_t total_piece_nbits, int level) = nullptr;
 };
 
-// Convenience wrappers over a descriptor.
+// Convenience wrappers over a descriptor. compress_into replaces out's contents and keeps its
+// memory, for repeated runs.
 std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level,
                                memory_meter* meter = nullptr);
+void compress_into(const codec_descriptor& c, std::string_view in, int level, std::string& out,
+                   memory_meter* meter = nullptr);
+std::string decompress_to_string(const codec_descriptor& c, std::string_view in,
+                                 std::size_t max_out_nbytes, memory_meter* meter = nullptr);
 std::size_t compressed_nbytes(const codec_descriptor& c, std::string_view in, int level);
 
 // --- for codec files -------------------------------------------------------------------------
@@ -88,6 +96,28 @@ template <class T, auto release_fn> struct library_release {
 // and ends the stream; create it right after the library's init succeeded.
 template <class T, auto release_fn>
 using library_handle = std::unique_ptr<T, library_release<T, release_fn>>;
+
+// Where a decompressor writes: out itself, sized to max_out_nbytes + 1 when made (a run
+// that fills the extra byte is over the limit). Bytes out already held are not zeroed again,
+// so a run that reuses the last run's out touches only what it decodes. finish() trims out to
+// what was written.
+class output_room {
+public:
+    output_room(std::string& out, std::size_t max_out_nbytes) : out_(out), max_(max_out_nbytes) {
+        out_.resize(max_out_nbytes + 1);
+    }
+    char* next() { return out_.data() + used_; }
+    std::size_t left() const { return out_.size() - used_; }
+    void wrote(std::size_t nbytes) { used_ += nbytes; }
+    std::size_t used() const { return used_; }
+    bool over_limit() const { return used_ > max_; }
+    void finish() { out_.resize(used_); }
+
+private:
+    std::string& out_;
+    std::size_t max_;
+    std::size_t used_ = 0;
+};
 
 // How much of nbytes a library whose length fields are T (zlib's uInt, libbz2's unsigned) can
 // take in one call; callers feed the rest in further calls instead of narrowing the size.

@@ -220,7 +220,7 @@ double run_ms(const codec_descriptor& c, int level, std::string_view in) {
 double decompress_run_ms(const codec_descriptor& c, std::string_view packed,
                          std::size_t original_nbytes) {
     const double t0 = thread_cpu_ms();
-    const std::string out = c.decompress(packed, original_nbytes, nullptr);
+    const std::string out = decompress_to_string(c, packed, original_nbytes);
     const double ms = thread_cpu_ms() - t0;
     if (out.size() != original_nbytes)
         throw std::runtime_error("calibration: " + std::string(c.name) +

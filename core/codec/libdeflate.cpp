@@ -60,8 +60,8 @@ void libdeflate_compress(std::string_view in, int level, const byte_sink& sink,
 
 // libdeflate decompresses into a buffer of the exact size, which the member's trailer gives
 // modulo 2^32: try each size it allows, up to the limit.
-std::string libdeflate_decompress(std::string_view in, std::size_t max_out_nbytes,
-                                  memory_meter* meter) {
+void libdeflate_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                           memory_meter* meter) {
     if (in.size() < gzip_framing_nbytes) throw std::runtime_error("libdeflate: truncated member");
     std::uint64_t isize = 0;
     for (std::size_t k = 0; k < 4; ++k)
@@ -71,11 +71,11 @@ std::string libdeflate_decompress(std::string_view in, std::size_t max_out_nbyte
     if (!d) throw std::runtime_error("libdeflate: out of memory");
     for (std::uint64_t out_nbytes = isize; out_nbytes <= max_out_nbytes;
          out_nbytes += isize_period) {
-        std::string out(static_cast<std::size_t>(out_nbytes), '\0');
+        out.resize(static_cast<std::size_t>(out_nbytes));
         std::size_t in_used_nbytes = 0;
         const auto rc = libdeflate_gzip_decompress_ex(d.get(), in.data(), in.size(), out.data(),
                                                       out.size(), &in_used_nbytes, nullptr);
-        if (rc == LIBDEFLATE_SUCCESS && in_used_nbytes == in.size()) return out;
+        if (rc == LIBDEFLATE_SUCCESS && in_used_nbytes == in.size()) return;
         if (rc != LIBDEFLATE_INSUFFICIENT_SPACE)
             throw std::runtime_error("libdeflate: corrupt, truncated or trailing input");
     }

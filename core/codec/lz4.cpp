@@ -51,28 +51,28 @@ void lz4_compress(std::string_view in, int level, const byte_sink& sink, memory_
     sink(out.data(), checked(LZ4F_compressEnd(cctx.get(), out.data(), out.size(), nullptr)));
 }
 
-std::string lz4_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+void lz4_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                    memory_meter* meter) {
     const decompression_context dctx(
         LZ4F_createDecompressionContext_advanced(memory_of(meter), LZ4F_VERSION));
     if (!dctx) throw std::runtime_error("lz4: out of memory");
-    std::string out;
-    std::array<char, chunk_nbytes> buf;
+    output_room room(out, max_out_nbytes);
     const char* next = in.data();
     std::size_t left = in.size();
     std::size_t hint = 1; // 0 once the frame is complete
     while (hint != 0) {
-        std::size_t out_n = buf.size();
+        std::size_t out_n = room.left();
         std::size_t in_n = left;
-        hint = LZ4F_decompress(dctx.get(), buf.data(), &out_n, next, &in_n, nullptr);
+        hint = LZ4F_decompress(dctx.get(), room.next(), &out_n, next, &in_n, nullptr);
         if (LZ4F_isError(hint) || (in_n == 0 && out_n == 0 && hint != 0))
             throw std::runtime_error("lz4: corrupt or truncated frame");
         next += in_n;
         left -= in_n;
-        out.append(buf.data(), out_n);
-        if (out.size() > max_out_nbytes) throw std::runtime_error("lz4: output over the limit");
+        room.wrote(out_n);
+        if (room.over_limit()) throw std::runtime_error("lz4: output over the limit");
     }
     if (left != 0) throw std::runtime_error("lz4: trailing bytes after the frame");
-    return out;
+    room.finish();
 }
 
 } // namespace

@@ -71,8 +71,21 @@ const codec_descriptor& base_of(const codec_descriptor& c) {
 std::string compress_to_string(const codec_descriptor& c, std::string_view in, int level,
                                memory_meter* meter) {
     std::string out;
+    compress_into(c, in, level, out, meter);
+    return out;
+}
+
+void compress_into(const codec_descriptor& c, std::string_view in, int level, std::string& out,
+                   memory_meter* meter) {
+    out.clear();
     c.compress(
         in, level, [&](const char* p, std::size_t n) { out.append(p, n); }, meter);
+}
+
+std::string decompress_to_string(const codec_descriptor& c, std::string_view in,
+                                 std::size_t max_out_nbytes, memory_meter* meter) {
+    std::string out;
+    c.decompress(in, max_out_nbytes, out, meter);
     return out;
 }
 

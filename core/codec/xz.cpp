@@ -50,19 +50,30 @@ void xz_compress(std::string_view in, int level, const byte_sink& sink, memory_m
     run_lzma(strm, in, sink);
 }
 
-std::string xz_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+void xz_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                   memory_meter* meter) {
     lzma_stream strm = LZMA_STREAM_INIT;
     const lzma_allocator allocator = meter ? allocator_of(*meter) : lzma_allocator{};
     if (meter) strm.allocator = &allocator;
     if (lzma_stream_decoder(&strm, UINT64_MAX, decoder_flags) != LZMA_OK)
         throw std::runtime_error("xz: decoder init failed");
     const library_handle<lzma_stream, lzma_end> owner(&strm);
-    std::string out;
-    run_lzma(strm, in, [&](const char* p, std::size_t n) {
-        out.append(p, n);
-        if (out.size() > max_out_nbytes) throw std::runtime_error("xz: output over the limit");
-    });
-    return out;
+    output_room room(out, max_out_nbytes);
+    strm.next_in = reinterpret_cast<const std::uint8_t*>(in.data());
+    strm.avail_in = in.size();
+    lzma_ret rc = LZMA_OK;
+    while (rc != LZMA_STREAM_END) {
+        const std::size_t room_nbytes = room.left();
+        strm.next_out = reinterpret_cast<std::uint8_t*>(room.next());
+        strm.avail_out = room_nbytes;
+        rc = lzma_code(&strm, LZMA_FINISH);
+        if (rc != LZMA_OK && rc != LZMA_STREAM_END)
+            throw std::runtime_error("xz: stream error " + std::to_string(rc));
+        room.wrote(room_nbytes - strm.avail_out);
+        if (room.over_limit()) throw std::runtime_error("xz: output over the limit");
+    }
+    if (strm.avail_in != 0) throw std::runtime_error("xz: trailing bytes after the stream");
+    room.finish();
 }
 
 } // namespace

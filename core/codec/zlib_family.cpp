@@ -58,30 +58,30 @@ void deflate_with(std::string_view in, int level, int window_bits, const byte_si
     }
 }
 
-std::string inflate_with(std::string_view in, std::size_t max_out_nbytes, int window_bits,
-                         memory_meter* meter) {
+void inflate_with(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                  int window_bits, memory_meter* meter) {
     z_stream zs{};
     use_meter(zs, meter);
     if (inflateInit2(&zs, window_bits) != Z_OK) throw std::runtime_error("zlib: inflateInit2");
     const library_handle<z_stream, inflateEnd> owner(&zs);
-    std::string out;
-    std::array<char, chunk_nbytes> buf;
+    output_room room(out, max_out_nbytes);
     std::string_view rest = in;
     int rc = Z_OK;
     while (rc != Z_STREAM_END) {
         refill(zs, rest);
-        zs.next_out = reinterpret_cast<Bytef*>(buf.data());
-        zs.avail_out = static_cast<uInt>(buf.size());
+        const uInt room_nbytes = slice_nbytes<uInt>(room.left());
+        zs.next_out = reinterpret_cast<Bytef*>(room.next());
+        zs.avail_out = room_nbytes;
         rc = inflate(&zs, Z_NO_FLUSH);
         // Z_BUF_ERROR: no progress possible, i.e. the input ended before the stream did.
         if (rc != Z_OK && rc != Z_STREAM_END)
             throw std::runtime_error("zlib: corrupt or truncated stream");
-        out.append(buf.data(), buf.size() - zs.avail_out);
-        if (out.size() > max_out_nbytes) throw std::runtime_error("zlib: output over the limit");
+        room.wrote(room_nbytes - zs.avail_out);
+        if (room.over_limit()) throw std::runtime_error("zlib: output over the limit");
     }
     if (zs.avail_in != 0 || !rest.empty())
         throw std::runtime_error("zlib: trailing bytes after the stream");
-    return out;
+    room.finish();
 }
 
 void deflate_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
@@ -93,15 +93,17 @@ void zlib_compress(std::string_view in, int level, const byte_sink& sink, memory
 void gzip_compress(std::string_view in, int level, const byte_sink& sink, memory_meter* meter) {
     deflate_with(in, level, window_bits_gzip, sink, meter);
 }
-std::string deflate_decompress(std::string_view in, std::size_t max_out_nbytes,
-                               memory_meter* meter) {
-    return inflate_with(in, max_out_nbytes, window_bits_raw, meter);
+void deflate_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                        memory_meter* meter) {
+    inflate_with(in, max_out_nbytes, out, window_bits_raw, meter);
 }
-std::string zlib_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
-    return inflate_with(in, max_out_nbytes, window_bits_zlib, meter);
+void zlib_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                     memory_meter* meter) {
+    inflate_with(in, max_out_nbytes, out, window_bits_zlib, meter);
 }
-std::string gzip_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
-    return inflate_with(in, max_out_nbytes, window_bits_auto_detect, meter);
+void gzip_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                     memory_meter* meter) {
+    inflate_with(in, max_out_nbytes, out, window_bits_auto_detect, meter);
 }
 
 } // namespace

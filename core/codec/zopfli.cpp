@@ -34,9 +34,9 @@ void zopfli_compress(std::string_view in, int level, const byte_sink& sink, memo
     sink(reinterpret_cast<const char*>(out), out_nbytes);
 }
 
-std::string zopfli_decompress(std::string_view in, std::size_t max_out_nbytes,
-                              memory_meter* meter) {
-    return gzip_codec.decompress(in, max_out_nbytes, meter);
+void zopfli_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                       memory_meter* meter) {
+    gzip_codec.decompress(in, max_out_nbytes, out, meter);
 }
 
 } // namespace

@@ -47,23 +47,23 @@ void zstd_compress(std::string_view in, int level, const byte_sink& sink, memory
     } while (remaining != 0);
 }
 
-std::string zstd_decompress(std::string_view in, std::size_t max_out_nbytes, memory_meter* meter) {
+void zstd_decompress(std::string_view in, std::size_t max_out_nbytes, std::string& out,
+                     memory_meter* meter) {
     const decompression_context dctx(ZSTD_createDCtx_advanced(memory_of(meter)));
     if (!dctx) throw std::runtime_error("zstd: out of memory");
-    std::string out;
-    std::array<char, chunk_nbytes> buf;
+    output_room room(out, max_out_nbytes);
     ZSTD_inBuffer input{in.data(), in.size(), 0};
     std::size_t rc = 1; // 0 once a frame is complete
     while (rc != 0) {
-        ZSTD_outBuffer output{buf.data(), buf.size(), 0};
+        ZSTD_outBuffer output{room.next(), room.left(), 0};
         rc = checked(ZSTD_decompressStream(dctx.get(), &output, &input));
-        out.append(buf.data(), output.pos);
-        if (out.size() > max_out_nbytes) throw std::runtime_error("zstd: output over the limit");
+        room.wrote(output.pos);
+        if (room.over_limit()) throw std::runtime_error("zstd: output over the limit");
         if (rc != 0 && input.pos == input.size && output.pos < output.size)
             throw std::runtime_error("zstd: truncated frame");
     }
     if (input.pos != input.size) throw std::runtime_error("zstd: trailing bytes after the frame");
-    return out;
+    room.finish();
 }
 
 } // namespace

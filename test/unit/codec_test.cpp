@@ -54,10 +54,12 @@ TEST_P(every_codec_and_level, round_trips_and_counts_what_it_writes) {
     for (const auto& in : compressible) {
         const std::string packed = compress_to_string(*codec, in, level);
         EXPECT_LT(packed.size(), in.size() / 2) << codec->name << ':' << level;
-        EXPECT_EQ(codec->decompress(packed, in.size(), nullptr), in) << codec->name << ':' << level;
+        EXPECT_EQ(decompress_to_string(*codec, packed, in.size()), in)
+            << codec->name << ':' << level;
     }
     for (const auto& in : incompressible)
-        EXPECT_EQ(codec->decompress(compress_to_string(*codec, in, level), in.size(), nullptr), in)
+        EXPECT_EQ(decompress_to_string(*codec, compress_to_string(*codec, in, level), in.size()),
+                  in)
             << codec->name << ':' << level << " on " << in.size() << " bytes";
     EXPECT_EQ(compressed_nbytes(*codec, compressible[0], level),
               compress_to_string(*codec, compressible[0], level).size());
@@ -71,7 +73,7 @@ TEST_P(every_codec_and_level, meters_its_heap_use_and_frees_it_all) {
     const std::string in = text_bytes(test_input_nbytes(*codec, level), 8);
     memory_meter compress_meter, decompress_meter;
     const std::string packed = compress_to_string(*codec, in, level, &compress_meter);
-    EXPECT_EQ(codec->decompress(packed, in.size(), &decompress_meter), in);
+    EXPECT_EQ(decompress_to_string(*codec, packed, in.size(), &decompress_meter), in);
     EXPECT_EQ(compress_meter.peak_nbytes() > 0, codec->compress_metered);
     EXPECT_EQ(decompress_meter.peak_nbytes() > 0, codec->decompress_metered);
     EXPECT_EQ(compress_meter.live_nbytes(), 0u);
@@ -88,12 +90,32 @@ TEST(decompress, refuses_output_over_the_limit_and_truncated_or_trailing_input) 
     const std::string in = text_bytes(10'000, 4);
     for (const codec_descriptor* c : all_codecs()) {
         const std::string packed = compress_to_string(*c, in, c->default_level);
-        EXPECT_THROW(c->decompress(packed, in.size() - 1, nullptr), std::runtime_error) << c->name;
-        EXPECT_THROW(c->decompress(packed.substr(0, packed.size() / 2), in.size(), nullptr),
+        EXPECT_THROW(decompress_to_string(*c, packed, in.size() - 1), std::runtime_error)
+            << c->name;
+        EXPECT_THROW(decompress_to_string(*c, packed.substr(0, packed.size() / 2), in.size()),
                      std::runtime_error)
             << c->name;
-        EXPECT_THROW(c->decompress(packed + "junk", in.size(), nullptr), std::runtime_error)
+        EXPECT_THROW(decompress_to_string(*c, packed + "junk", in.size()), std::runtime_error)
             << c->name;
+    }
+}
+
+// A report's repeated runs decode into the last run's buffer: what it held (longer, shorter or
+// the same output) must not show through, and a failed run's leftovers must not either.
+TEST(decompress, writes_over_what_its_output_held) {
+    const std::string a = text_bytes(30'000, 6), b = text_bytes(7'000, 9);
+    for (const codec_descriptor* c : all_codecs()) {
+        const std::string packed_a = compress_to_string(*c, a, c->default_level);
+        const std::string packed_b = compress_to_string(*c, b, c->default_level);
+        std::string out(50'000, 'z');
+        c->decompress(packed_a, a.size(), out, nullptr);
+        EXPECT_EQ(out, a) << c->name << ": over a longer buffer";
+        c->decompress(packed_a, a.size(), out, nullptr);
+        EXPECT_EQ(out, a) << c->name << ": the same output again";
+        EXPECT_THROW(c->decompress(packed_a, b.size(), out, nullptr), std::runtime_error)
+            << c->name;
+        c->decompress(packed_b, b.size(), out, nullptr);
+        EXPECT_EQ(out, b) << c->name << ": a shorter output after a failed run";
     }
 }
 
