@@ -118,7 +118,8 @@ const std::vector<option_row>& rows() {
          },
          [](const config& c) { return c.compute_priority; }},
         {"timing-floor-ms",
-         "CPU milliseconds each entry's compression and decompression are repeated to (0 = once)",
+         "CPU milliseconds each entry's runs are repeated to: compression to half, decompression "
+         "the rest (0 = once)",
          [](config& c, const std::string& s) -> std::optional<std::string> {
              auto v = to_number<double>(s);
              if (!v || !(*v >= 0) || *v > 10'000) return "milliseconds from 0 to 10000";

@@ -43,9 +43,9 @@ struct config {
     // lets an idle-priority thread that migrates between CPUs win a whole scheduler tick (4 ms
     // at HZ=250) from a busy I/O thread; pinned, one per CPU, they do not (README, "Benchmarks").
     bool pin_compute_threads = true;
-    // Each entry's compression and decompression are repeated until their runs add up to this
-    // much CPU time (a longer run runs once), so that a speed is measured, not rounded; the CPU
-    // budget counts the repeats. 0 runs each once.
+    // Each entry is repeated until its runs add up to this much CPU time (compression to half
+    // of it, decompression the rest; a longer run runs once), so that a speed is measured, not
+    // rounded; the CPU budget counts the repeats. 0 runs each once.
     double timing_floor_ms = 20;
 
     // Input limits

@@ -106,13 +106,18 @@ struct compression {
     }
 };
 
-// Times one operation as options say (see measure_options): first() runs it once, metered;
-// each batch() then runs it unmetered until done(). Runs shorter than a twentieth of the floor
+// Times one operation until its runs reach floor_ms (see measure_options): first() runs it
+// once, metered; each batch() then runs it unmetered until done(). Runs shorter than batch_ms
 // are timed in batches that long, so the clock's own cost (a system call) stays out of the
 // figures.
 class repeated_timer {
 public:
-    explicit repeated_timer(const measure_options& options) : options_(options) {}
+    repeated_timer(double floor_ms, double batch_ms, int max_runs)
+        : floor_ms_(floor_ms), batch_ms_(batch_ms), max_runs_(max_runs) {}
+
+    // What another operation of the same entry measured counts toward this one's floor.
+    void count_toward_floor(double ms) { floor_ms_ = std::max(0.0, floor_ms_ - ms); }
+    double total_ms() const { return total_ms_; }
 
     template <class F> void first(const F& op, memory_meter& meter) {
         const double t0 = thread_cpu_ms();
@@ -121,17 +126,13 @@ public:
         per_run_ms_ = {ms};
         total_ms_ = ms;
         runs_ = 1;
-        const double batch_ms = options_.timing_floor_ms / 20;
-        batch_runs_ = ms >= batch_ms
-                          ? 1
-                          : static_cast<int>(std::min<double>(
-                                std::ceil(batch_ms / std::max(ms, 1e-6)), options_.max_runs));
+        batch_runs_ = ms >= batch_ms_ ? 1
+                                      : static_cast<int>(std::min<double>(
+                                            std::ceil(batch_ms_ / std::max(ms, 1e-6)), max_runs_));
     }
-    bool done() const {
-        return runs_ > 0 && (total_ms_ >= options_.timing_floor_ms || runs_ >= options_.max_runs);
-    }
+    bool done() const { return runs_ > 0 && (total_ms_ >= floor_ms_ || runs_ >= max_runs_); }
     template <class F> void batch(const F& op) {
-        const int k = std::min(batch_runs_, options_.max_runs - runs_);
+        const int k = std::min(batch_runs_, max_runs_ - runs_);
         const double t0 = thread_cpu_ms();
         for (int i = 0; i < k; ++i)
             op(nullptr);
@@ -149,7 +150,8 @@ public:
     }
 
 private:
-    measure_options options_;
+    double floor_ms_, batch_ms_;
+    int max_runs_;
     std::vector<double> per_run_ms_;
     double total_ms_ = 0;
     int runs_ = 0;
@@ -247,8 +249,10 @@ public:
     piece_measurement(const compression& comp, std::string_view piece,
                       const measure_options& options, piece_result& out)
         : c_(*comp.base), level_(comp.level), piece_(piece), out_(out),
-          compress_(share_of(options, comp.pieces.size())),
-          decompress_(share_of(options, comp.pieces.size())) {}
+          compress_(floor_share(options, comp) / 2, floor_share(options, comp) / 40,
+                    options.max_runs),
+          decompress_(floor_share(options, comp), floor_share(options, comp) / 40,
+                      options.max_runs) {}
 
     bool done() const { return stage_ == stage::done; }
     void step() {
@@ -267,6 +271,7 @@ public:
                 stage::decompress_first);
             break;
         case stage::decompress_first: {
+            decompress_.count_toward_floor(compress_.total_ms());
             memory_meter meter;
             decompress_.first([&](memory_meter* m) { decompress_once(m); }, meter);
             out_.decompress_peak_nbytes = meter.peak_nbytes();
@@ -296,12 +301,13 @@ public:
     }
 
 private:
-    // A split codec's entry times the sum of its pieces: each piece is timed to its share of
-    // the floor, so the entry has the floor's measured time, as one that does not split has
-    // (and as repeated_ms charges it).
-    static measure_options share_of(measure_options options, std::size_t npieces) {
-        options.timing_floor_ms /= static_cast<double>(std::max<std::size_t>(npieces, 1));
-        return options;
+    // The floor this piece's entry gives it: all of it, or a split codec's piece its share, so
+    // that the entry has the floor's measured time however many pieces it has. Compression runs
+    // to half of it, decompression until the two together have all of it (as repeated_ms
+    // charges them).
+    static double floor_share(const measure_options& options, const compression& comp) {
+        return options.timing_floor_ms /
+               static_cast<double>(std::max<std::size_t>(comp.pieces.size(), 1));
     }
     enum class stage {
         compress_first,
@@ -591,13 +597,20 @@ panel with_original_entries(panel p) {
 
 namespace {
 
-// What measure() spends on an operation whose one run takes run_ms: whole runs until they
-// reach the floor, at most max_runs.
-double repeated_ms(double run_ms, const measure_options& options) {
+// run_ms repeated in whole runs until they reach floor_ms (once if one run does), at most
+// max_runs times.
+double repeated_to(double run_ms, double floor_ms, int max_runs) {
     if (!(run_ms > 0)) return 0;
-    const double runs = std::clamp(std::ceil(options.timing_floor_ms / run_ms), 1.0,
-                                   static_cast<double>(options.max_runs));
-    return runs * run_ms;
+    return run_ms * std::clamp(std::ceil(floor_ms / run_ms), 1.0, static_cast<double>(max_runs));
+}
+
+// What the report spends on an entry whose runs take compress_run_ms and decompress_run_ms
+// (see measure_options).
+double repeated_ms(double compress_run_ms, double decompress_run_ms,
+                   const measure_options& options) {
+    const double c = repeated_to(compress_run_ms, options.timing_floor_ms / 2, options.max_runs);
+    return c + repeated_to(decompress_run_ms, std::max(0.0, options.timing_floor_ms - c),
+                           options.max_runs);
 }
 
 // What the estimate compresses to learn how this input behaves: slices spread evenly from its
@@ -783,8 +796,7 @@ double estimate_cpu_ms(std::span<const compression_estimate> estimates,
                        const measure_options& options) {
     double ms = 0;
     for (const auto& est : estimates)
-        ms +=
-            repeated_ms(est.compress_run_ms, options) + repeated_ms(est.decompress_run_ms, options);
+        ms += repeated_ms(est.compress_run_ms, est.decompress_run_ms, options);
     return ms;
 }
 
@@ -792,8 +804,8 @@ double estimate_cpu_ms(const panel& p, std::size_t in_nbytes, const measure_opti
     const double n = static_cast<double>(in_nbytes);
     double ms = 0;
     for (const auto& comp : plan(p))
-        ms += repeated_ms(n * cost_ns_per_byte(*comp.base, comp.level) / 1e6, options) +
-              repeated_ms(n * decompress_ns_per_byte(*comp.base, comp.level) / 1e6, options);
+        ms += repeated_ms(n * cost_ns_per_byte(*comp.base, comp.level) / 1e6,
+                          n * decompress_ns_per_byte(*comp.base, comp.level) / 1e6, options);
     return ms;
 }
 

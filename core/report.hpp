@@ -51,9 +51,10 @@ panel with_original_entries(panel p);
 // Call once, before threads start.
 void keep_freed_memory_for_repeated_runs();
 
-// How the report times each entry. Compression and decompression are each run until their
-// runs add up to timing_floor_ms of CPU time (a run that long or longer runs once), at most
-// max_runs times (tiny inputs). timing_floor_ms >= 0, max_runs >= 1.
+// How the report times each entry: until its runs add up to timing_floor_ms of CPU time.
+// Compression runs until its runs have half of it, then decompression until the two together
+// have all of it; each runs at least once (a long run once) and at most max_runs times (tiny
+// inputs). A split codec's pieces share the entry's floor. timing_floor_ms >= 0, max_runs >= 1.
 struct measure_options {
     double timing_floor_ms = 20;
     int max_runs = 10'000;

@@ -303,7 +303,7 @@ int run_report_cli(const std::vector<std::string>& args) {
         "threads", po::value<std::size_t>()->default_value(0),
         "compression threads (0 = hardware threads)")(
         "timing-floor-ms", po::value<double>()->default_value(measure_options{}.timing_floor_ms),
-        "CPU time each entry's compression and decompression are repeated to")(
+        "CPU ms each entry's runs are repeated to: compression to half, decompression the rest")(
         "max-input-bytes", po::value<std::size_t>()->default_value(std::size_t{1} << 30),
         "largest file to read")(
         "check-estimate",

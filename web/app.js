@@ -233,12 +233,14 @@ function level_cost(codec, level) {
   return Array.isArray(costs) ? costs.find((c) => c.level === level) : undefined;
 }
 
-// One entry's estimated ms: its compression and decompression, each repeated in whole runs
-// until they reach the timing floor, at most max_runs (as the server counts them).
+// One entry's estimated ms: its compression repeated in whole runs until they reach half the
+// timing floor, then its decompression until the two together reach it; each at least once
+// and at most max_runs times (as the server counts them).
 function entry_ms(cost, nbytes) {
   const floor_ms = state.api.timing_floor_ms ?? 0, max_runs = state.api.max_runs ?? 1;
-  const repeated = (t) => (t > 0 ? t * Math.min(Math.max(Math.ceil(floor_ms / t), 1), max_runs) : 0);
-  return repeated((nbytes * cost.compress_ns_per_byte) / 1e6) + repeated((nbytes * cost.decompress_ns_per_byte) / 1e6);
+  const repeated = (t, floor) => (t > 0 ? t * Math.min(Math.max(Math.ceil(floor / t), 1), max_runs) : 0);
+  const c = repeated((nbytes * cost.compress_ns_per_byte) / 1e6, floor_ms / 2);
+  return c + repeated((nbytes * cost.decompress_ns_per_byte) / 1e6, Math.max(0, floor_ms - c));
 }
 
 // Entries that share one compression (gzip, zlib and deflate at one level) count once: the

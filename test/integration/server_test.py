@@ -428,16 +428,17 @@ class Budget(unittest.TestCase):
             server.proc.stdout.close()
 
     def test_a_budget_refusal_counts_repeats_and_decompression(self):
-        # On 1.8 KB each of the three compressions and decompressions is repeated to the floor
-        # (none so quick that 10,000 runs stay under it, as lz4's decompression would):
-        # 3 x (20 + 20) = 120 ms. Compression alone would be 60 ms, under a budget of 100.
-        status, body = self.report_status("--max-panel-cpu-ms", "100", "--timing-floor-ms", "20")
+        # On 1.8 KB each of the three entries is repeated to the floor, compression to half of
+        # it and decompression the rest (none so quick that 10,000 runs stay under it, as lz4's
+        # decompression would): 3 x (10 + 10) = 60 ms. Compression alone would be 30 ms, under
+        # a budget of 50.
+        status, body = self.report_status("--max-panel-cpu-ms", "50", "--timing-floor-ms", "20")
         self.assertEqual(status, 422, body)
-        self.assertIn("about 120 ms of CPU", body["error"])
+        self.assertIn("about 60 ms of CPU", body["error"])
         self.assertNotIn("panel", body["error"])
-        # 3 x (15 + 15) = 90 ms fits; with no repeats the cost is a fraction of a millisecond.
+        # 3 x 15 = 45 ms fits; with no repeats the cost is a fraction of a millisecond.
         for floor in ("15", "0"):
-            status, body = self.report_status("--max-panel-cpu-ms", "100", "--timing-floor-ms",
+            status, body = self.report_status("--max-panel-cpu-ms", "50", "--timing-floor-ms",
                                               floor)
             self.assertEqual(status, 200, (floor, body))
 
