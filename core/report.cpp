@@ -487,7 +487,8 @@ void plan_and_fan_out(const std::shared_ptr<report_state>& st, const executor& e
         std::vector<std::pair<compression*, std::size_t>> pieces;
         for (const auto& t : tasks)
             pieces.emplace_back(t.comp, t.piece);
-        ex([st, pieces = std::move(pieces)] { run_interleaved(st, pieces); });
+        const auto& on = st->options.interleaved_executor ? st->options.interleaved_executor : ex;
+        on([st, pieces = std::move(pieces)] { run_interleaved(st, pieces); });
     } else {
         st->work = std::make_unique<work_queue>();
         for (const auto& t : tasks)

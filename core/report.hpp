@@ -58,6 +58,11 @@ void keep_freed_memory_for_repeated_runs();
 struct measure_options {
     double timing_floor_ms = 20;
     int max_runs = 10'000;
+    // Where a small report, measured on one thread (README, "The report response"), runs;
+    // empty: the report's executor. A server passes one that prefers a fixed CPU, so that two
+    // identical requests are timed on the same CPU: a virtual CPU has fast and slow spells of
+    // its own, and the two CPUs of one machine can differ by 1.8 times at the same moment.
+    std::function<void(std::function<void()>)> interleaved_executor = {};
 };
 
 // Estimated single-thread CPU milliseconds to run p on in_nbytes of input, counting each

@@ -1,6 +1,7 @@
 // A fixed-size pool of worker threads draining one FIFO queue.
 #include "thread_pool.hpp"
 
+#include <algorithm>
 #include <latch>
 #include <memory>
 
@@ -8,6 +9,7 @@ namespace compresstest {
 
 thread_pool::thread_pool(std::size_t nthreads, std::function<void(std::size_t)> on_thread_start) {
     threads_.reserve(nthreads);
+    busy_.assign(nthreads, 0);
     // Returns once every thread has run on_thread_start: a caller that goes on to announce
     // itself (the server's start-up line) has its threads named, prioritised and pinned.
     // Shared: a thread may still be inside count_down() when the wait here returns.
@@ -16,7 +18,7 @@ thread_pool::thread_pool(std::size_t nthreads, std::function<void(std::size_t)> 
         threads_.emplace_back([this, &on_thread_start, started, i] {
             if (on_thread_start) on_thread_start(i);
             started->count_down();
-            run();
+            run(i);
         });
     started->wait();
 }
@@ -34,9 +36,17 @@ thread_pool::~thread_pool() {
 void thread_pool::post(std::function<void()> task) {
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(task));
+        queue_.push_back({std::move(task), any_thread});
     }
     ready_.notify_one();
+}
+
+void thread_pool::post_preferring(std::size_t i, std::function<void()> task) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back({std::move(task), i < busy_.size() ? i : any_thread});
+    }
+    ready_.notify_all(); // thread i itself, which notify_one might not wake
 }
 
 std::size_t thread_pool::queue_depth() const {
@@ -48,17 +58,35 @@ std::function<void(std::function<void()>)> thread_pool::executor() {
     return [this](std::function<void()> task) { post(std::move(task)); };
 }
 
-void thread_pool::run() {
+std::function<void(std::function<void()>)> thread_pool::executor_preferring(std::size_t i) {
+    return [this, i](std::function<void()> task) { post_preferring(i, std::move(task)); };
+}
+
+std::deque<thread_pool::queued>::iterator thread_pool::next_for(std::size_t self) {
+    return std::find_if(queue_.begin(), queue_.end(), [&](const queued& q) {
+        return q.preferred == any_thread || q.preferred == self || busy_[q.preferred];
+    });
+}
+
+void thread_pool::run(std::size_t self) {
     for (;;) {
         std::function<void()> task;
         {
             std::unique_lock lock(mutex_);
-            ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return; // stopping and drained
-            task = std::move(queue_.front());
-            queue_.pop_front();
+            ready_.wait(lock, [&] { return next_for(self) != queue_.end() || stopping_; });
+            // Stopping: every task left is taken, whichever thread it prefers.
+            auto it = next_for(self);
+            if (it == queue_.end()) it = queue_.begin();
+            if (it == queue_.end()) return; // stopping and drained
+            task = std::move(it->task);
+            queue_.erase(it);
+            busy_[self] = 1;
+            // Tasks that waited for this thread may now go to another.
+            if (!queue_.empty()) ready_.notify_all();
         }
         task();
+        std::lock_guard lock(mutex_);
+        busy_[self] = 0;
     }
 }
 

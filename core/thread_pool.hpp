@@ -1,4 +1,6 @@
 // A fixed-size pool of worker threads draining one FIFO queue; the compute side of the app.
+// A task may prefer one thread: it waits for that thread while the thread is free to take it,
+// and goes to any thread while that one is busy.
 #pragma once
 
 #include <condition_variable>
@@ -25,18 +27,30 @@ public:
     thread_pool& operator=(const thread_pool&) = delete;
 
     void post(std::function<void()> task);
+    // Runs task on worker thread i if i is idle or becomes so first, else on whichever is.
+    void post_preferring(std::size_t i, std::function<void()> task);
     std::size_t queue_depth() const; // tasks waiting, not counting running ones
     std::size_t size() const noexcept { return threads_.size(); }
 
     // An executor for run_report: posts to this pool.
     std::function<void(std::function<void()>)> executor();
+    // One whose tasks prefer worker thread i (post_preferring).
+    std::function<void(std::function<void()>)> executor_preferring(std::size_t i);
 
 private:
-    void run();
+    static constexpr std::size_t any_thread = static_cast<std::size_t>(-1);
+    struct queued {
+        std::function<void()> task;
+        std::size_t preferred;
+    };
+    void run(std::size_t self);
+    // The first queued task thread self may take now, or queue_.end(); mutex_ held.
+    std::deque<queued>::iterator next_for(std::size_t self);
 
     mutable std::mutex mutex_;
     std::condition_variable ready_;
-    std::deque<std::function<void()>> queue_;
+    std::deque<queued> queue_;
+    std::vector<char> busy_; // per thread, under mutex_
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

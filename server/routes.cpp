@@ -413,7 +413,8 @@ void prepare_report(const std::shared_ptr<report_job>& job) {
     if (!p) return job->fail(p.err());
     if (path_of(job->req.target()) == "/")
         p = with_original_entries(*p); // the original client's keys
-    const measure_options measure{.timing_floor_ms = a.cfg.timing_floor_ms};
+    const measure_options measure{.timing_floor_ms = a.cfg.timing_floor_ms,
+                                  .interleaved_executor = a.compute().executor_preferring(0)};
     estimate_compressions_async(
         *p, in->data, a.compute().executor(),
         [job, in, p = *p, measure](std::vector<compression_estimate> estimates) {
