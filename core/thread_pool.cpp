@@ -7,7 +7,9 @@
 
 namespace compresstest {
 
-thread_pool::thread_pool(std::size_t nthreads, std::function<void(std::size_t)> on_thread_start) {
+thread_pool::thread_pool(std::size_t nthreads, std::function<void(std::size_t)> on_thread_start,
+                         clock::duration preferring_grace)
+    : grace_(preferring_grace) {
     threads_.reserve(nthreads);
     busy_.assign(nthreads, 0);
     // Returns once every thread has run on_thread_start: a caller that goes on to announce
@@ -36,7 +38,7 @@ thread_pool::~thread_pool() {
 void thread_pool::post(std::function<void()> task) {
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back({std::move(task), any_thread});
+        queue_.push_back({std::move(task), any_thread, {}});
     }
     ready_.notify_one();
 }
@@ -44,7 +46,8 @@ void thread_pool::post(std::function<void()> task) {
 void thread_pool::post_preferring(std::size_t i, std::function<void()> task) {
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back({std::move(task), i < busy_.size() ? i : any_thread});
+        queue_.push_back(
+            {std::move(task), i < busy_.size() ? i : any_thread, clock::now() + grace_});
     }
     ready_.notify_all(); // thread i itself, which notify_one might not wake
 }
@@ -62,10 +65,21 @@ std::function<void(std::function<void()>)> thread_pool::executor_preferring(std:
     return [this, i](std::function<void()> task) { post_preferring(i, std::move(task)); };
 }
 
-std::deque<thread_pool::queued>::iterator thread_pool::next_for(std::size_t self) {
+std::deque<thread_pool::queued>::iterator thread_pool::next_for(std::size_t self,
+                                                                clock::time_point now) {
     return std::find_if(queue_.begin(), queue_.end(), [&](const queued& q) {
-        return q.preferred == any_thread || q.preferred == self || busy_[q.preferred];
+        return q.preferred == any_thread || q.preferred == self ||
+               (busy_[q.preferred] && now >= q.spill_at);
     });
+}
+
+std::optional<thread_pool::clock::time_point> thread_pool::next_spill_for(std::size_t self) const {
+    std::optional<clock::time_point> first;
+    for (const auto& q : queue_)
+        if (q.preferred != any_thread && q.preferred != self && busy_[q.preferred] &&
+            (!first || q.spill_at < *first))
+            first = q.spill_at;
+    return first;
 }
 
 void thread_pool::run(std::size_t self) {
@@ -73,9 +87,15 @@ void thread_pool::run(std::size_t self) {
         std::function<void()> task;
         {
             std::unique_lock lock(mutex_);
-            ready_.wait(lock, [&] { return next_for(self) != queue_.end() || stopping_; });
+            auto it = next_for(self, clock::now());
+            while (it == queue_.end() && !stopping_) {
+                if (const auto spill = next_spill_for(self))
+                    ready_.wait_until(lock, *spill);
+                else
+                    ready_.wait(lock);
+                it = next_for(self, clock::now());
+            }
             // Stopping: every task left is taken, whichever thread it prefers.
-            auto it = next_for(self);
             if (it == queue_.end()) it = queue_.begin();
             if (it == queue_.end()) return; // stopping and drained
             task = std::move(it->task);

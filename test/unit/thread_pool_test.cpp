@@ -45,7 +45,7 @@ TEST(thread_pool, a_preferring_task_goes_to_another_thread_while_its_own_is_busy
         std::lock_guard lock(ids.mutex);
         ids.of[i] = std::this_thread::get_id();
     });
-    // Keep thread 0 busy until the preferring task has run.
+    // Keep thread 0 busy until the preferring task has run (past the grace time).
     std::promise<void> busy_started, release;
     auto released = release.get_future().share();
     pool.post_preferring(0, [&] {
@@ -60,6 +60,29 @@ TEST(thread_pool, a_preferring_task_goes_to_another_thread_while_its_own_is_busy
         << "the task waited for its busy thread";
     EXPECT_EQ(f.get(), 1u);
     release.set_value();
+}
+
+// A report's preparation posts its measurement from the preferred thread itself, which is busy
+// for a moment more: within the grace time the task still waits for it.
+TEST(thread_pool, a_preferring_task_waits_out_a_short_busy_spell_of_its_thread) {
+    worker_ids ids;
+    thread_pool pool(
+        2,
+        [&](std::size_t i) {
+            std::lock_guard lock(ids.mutex);
+            ids.of[i] = std::this_thread::get_id();
+        },
+        std::chrono::seconds(60));
+    std::promise<std::size_t> ran_on;
+    std::promise<void> posted;
+    pool.post_preferring(0, [&] {
+        pool.post_preferring(0,
+                             [&] { ran_on.set_value(ids.index_of(std::this_thread::get_id())); });
+        posted.set_value();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // thread 1 is idle meanwhile
+    });
+    posted.get_future().wait();
+    EXPECT_EQ(ran_on.get_future().get(), 0u);
 }
 
 TEST(thread_pool, every_task_runs_once_and_the_destructor_drains_the_queue) {
