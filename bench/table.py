@@ -228,6 +228,33 @@ def render(res):
     )
     out.append("")
 
+    if "compresstest_pipelined" in t:
+        depth = t["pipeline_depth"]
+        out.append(
+            f"### TinySite, pipelined {depth} deep, pinned (as above, each wrk send {depth} GET "
+            "/tiny requests, `bench/pipeline.lua`; wrk counts every response)"
+        )
+        out.append("")
+        out.append("| server | req/s | p99 | server CPU per request | errors |")
+        out.append("|---|---:|---:|---:|---:|")
+        piped = {name: t[f"{name}_pipelined"] for name in ("compresstest", "nginx", "go", "floor")}
+        for name, label in (("compresstest", "compresstest"), ("nginx", "nginx"),
+                            ("go", "Go peer"), ("floor", "floor")):
+            run = piped[name]
+            out.append(f"| {label} | {fmt_rps(run['rps'])} | {fmt_ms(run['p99_ms'])} "
+                       f"| {fmt_us(cpu_per_request_ms(run))} | {fmt_errors(run)} |")
+        ct_piped = cpu_per_request_ms(piped["compresstest"])
+        for name, label in (("floor", "floor"), ("nginx", "nginx"), ("go", "Go peer")):
+            run = piped[name]
+            out.append(f"| **compresstest ÷ {label}** | {fmt_ratio(piped['compresstest']['rps'], run['rps'])} "
+                       f"| {fmt_ratio(piped['compresstest']['p99_ms'], run['p99_ms'])} "
+                       f"| **{fmt_ratio(ct_piped, cpu_per_request_ms(run))}** | |")
+        out.append("")
+        out.append(per_round_ratio_line(rounds, "compresstest_pipelined", "floor_pipelined",
+                                        "CPU per pipelined request of compresstest ÷ the floor",
+                                        cpu_per_request_ms))
+        out.append("")
+
     sc = res.get("syscalls")
     if sc:
         def per_request(s, name):

@@ -27,7 +27,8 @@ def single_thread_report():
             "elapsed_ms": 1170.0}
 
 
-TINY_KEYS = ("compresstest", "nginx", "go", "floor", "idle", "loaded", "loaded_background",
+TINY_KEYS = ("compresstest", "nginx", "go", "floor", "compresstest_pipelined", "nginx_pipelined",
+             "go_pipelined", "floor_pipelined", "idle", "loaded", "loaded_background",
              "healthz_idle", "healthz_loaded")
 
 
@@ -51,7 +52,7 @@ def results():
             {k: wrk_run(100000, 0.5, cpu_ms=700.0) for k in TINY_KEYS},
             body_nbytes=468, compresstest_response_nbytes=535, compresstest_peak_rss_kib=6000,
             go_peak_rss_kib=9000, nginx_response_nbytes=611, nginx_workers=1,
-            loaded_peak_rss_kib=40000, duration_s=5,
+            loaded_peak_rss_kib=40000, duration_s=5, pipeline_depth=16,
             rounds=[{k: wrk_run(100000, 0.5, cpu_ms=700.0) for k in TINY_KEYS}]),
         "syscalls": {"compresstest": {"requests": 100, "calls": {"sendto": 100, "recvfrom": 100}}},
         "reports": [{
@@ -163,6 +164,15 @@ class CostModelTest(unittest.TestCase):
     def test_strace_table_gives_calls_per_syscall_without_the_total(self):
         calls = table.parse_strace_table(strace_table({"sendto": 20000, "epoll_wait": 5123}))
         self.assertEqual(calls, {"sendto": 20000, "epoll_wait": 5123})
+
+    def test_pipelined_runs_get_their_own_table_and_ratio(self):
+        res = results()
+        res["tiny"]["rounds"][0]["compresstest_pipelined"] = wrk_run(100000, 0.5, cpu_ms=150.0)
+        res["tiny"]["rounds"][0]["floor_pipelined"] = wrk_run(100000, 0.5, cpu_ms=100.0)
+        table.summarize_rounds(res["tiny"])
+        out = table.render(res)
+        self.assertIn("pipelined 16 deep", out)
+        self.assertIn("CPU per pipelined request of compresstest ÷ the floor: 1.50", out)
 
     def test_renders_without_error(self):
         out = cost_model.render(results(), prices(), cost_model.Assumptions(), [1e6, 1e9], 1769)

@@ -308,20 +308,49 @@ std::size_t connection::feed(std::size_t max_nbytes, beast::error_code& ec) {
     return used;
 }
 
+std::size_t connection::buffered_plain_tiny_get() {
+    const std::string_view buffered{in_.get() + in_begin_,
+                                    std::min(in_end_ - in_begin_, limits_.header_nbytes)};
+    // A keep-alive client repeats its request byte for byte: bytes that begin with the last plain
+    // GET /tiny are one (its first blank line ends at the same place), with nothing to check again.
+    if (!last_plain_tiny_.empty() && buffered.starts_with(last_plain_tiny_))
+        return last_plain_tiny_.size();
+    const std::size_t nbytes = plain_tiny_get(buffered);
+    if (nbytes > 0 && nbytes <= remembered_request_nbytes)
+        last_plain_tiny_.assign(buffered.substr(0, nbytes));
+    return nbytes;
+}
+
 bool connection::answer_plain_tiny_get() {
-    const std::size_t nbytes = plain_tiny_get(
-        {in_.get() + in_begin_, std::min(in_end_ - in_begin_, limits_.header_nbytes)});
+    std::size_t nbytes = buffered_plain_tiny_get();
     if (nbytes == 0) return false;
-    in_begin_ += nbytes;
+    // Pipelined plain GET /tiny requests already received are answered by the same write, as
+    // many as max_gathered_answers (not while draining: the first answer is the last).
+    std::size_t received = 0;
+    unsigned answers = 0;
+    do {
+        in_begin_ += nbytes;
+        received += nbytes;
+        ++answers;
+    } while (!draining_ && answers < max_gathered_answers && in_begin_ < in_end_ &&
+             (nbytes = buffered_plain_tiny_get()) > 0);
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
-    head_nbytes_ = message_nbytes_ = nbytes;
+    head_nbytes_ = message_nbytes_ = received;
     exchange_.method = "GET";
     exchange_.target = "/tiny";
     exchange_.status = 200;
     exchange_.tiny = true;
+    exchange_.answers = answers;
     keep_alive_ = !draining_;
     // The write deadline counts from the request's first byte: the answer is at hand.
-    write_answer(limits_.tiny_answer, exchange_.started);
+    if (answers == 1) {
+        write_answer(limits_.tiny_answer, exchange_.started);
+    } else {
+        out_text_.clear();
+        for (unsigned i = 0; i < answers; ++i)
+            out_text_ += limits_.tiny_answer;
+        write_answer(out_text_, exchange_.started);
+    }
     return true;
 }
 
@@ -516,7 +545,10 @@ void connection::on_stream_data(std::string_view piece, bool last, time_point no
 }
 
 void connection::fail(const error& e, time_point now) {
-    if (!message_started_) exchange_.started = now;
+    if (!message_started_) { // nothing of the previous exchange belongs to this one
+        exchange_ = {};
+        exchange_.started = now;
+    }
     if (exchange_.method.empty()) {
         exchange_.method = std::string(parser_->get().method_string());
         exchange_.target = std::string(parser_->get().target());

@@ -73,6 +73,9 @@ public:
         std::size_t nbytes_received = 0; // request bytes on the wire, framing included
         std::size_t nbytes_sent = 0;     // answer bytes
         bool tiny = false;               // a plain GET /tiny, answered by the connection itself
+        // Plain GET /tiny requests pipelined behind one another, answered by one write (the
+        // byte counts are theirs together); 1 for any other exchange.
+        unsigned answers = 1;
     };
 
     connection(const connection_limits& limits, time_point now);
@@ -130,7 +133,8 @@ private:
     void reset_message(); // a fresh parser and counters for the next request
     void resize_input(std::size_t capacity_nbytes); // keeps the unparsed bytes
     action parse_head();
-    bool answer_plain_tiny_get(); // true when the buffered request was one
+    std::size_t buffered_plain_tiny_get(); // the length of the plain GET /tiny buffered, or 0
+    bool answer_plain_tiny_get();          // true when the buffered request was one
     action parse_body();
     // Feeds the parser buffered bytes (at most max_nbytes), catching what Beast throws.
     std::size_t feed(std::size_t max_nbytes, boost::beast::error_code& ec);
@@ -161,6 +165,12 @@ private:
     std::size_t head_nbytes_ = 0;    // of the current message's request line and headers
     std::size_t message_nbytes_ = 0; // of the current message, consumed by the parser
     std::size_t lingered_nbytes_ = 0;
+
+    // The last plain GET /tiny received whole, when it was at most remembered_request_nbytes.
+    static constexpr std::size_t remembered_request_nbytes = 1024;
+    // Pipelined plain GET /tiny answers gathered into one write, at most (16 × 524 bytes).
+    static constexpr unsigned max_gathered_answers = 16;
+    std::string last_plain_tiny_;
 
     // Output: a view of raw bytes (TinySite), or of out_text_.
     std::string out_text_;

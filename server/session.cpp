@@ -78,13 +78,13 @@ void session::do_read() {
                                                      boost::system::error_code ec, std::size_t n) {
         self->reading_ = false;
         if (self->closed_) return;
-        if (ec == asio::error::operation_aborted)
-            return self->do_next(); // see after_external_event
-        self->app_.stats.add_bytes_received(n);
-        if (ec)
-            self->conn_.on_eof();
-        else
+        if (!ec) {
+            self->app_.stats.add_bytes_received(n);
             self->conn_.on_read(n, worker::clock::now());
+        } else if (ec != asio::error::operation_aborted) { // aborted: see after_external_event
+            self->app_.stats.add_bytes_received(n);
+            self->conn_.on_eof();
+        }
         self->do_next();
     });
 }
@@ -109,7 +109,8 @@ bool session::write_now() {
         do_write(out + n);
         return false;
     }
-    if (conn_.on_written(worker::clock::now())) finish_exchange();
+    const auto now = worker::clock::now();
+    if (conn_.on_written(now)) finish_exchange(now);
     return true;
 }
 
@@ -120,7 +121,8 @@ void session::do_write(asio::const_buffer rest) {
                           self->writing_ = false;
                           if (self->closed_) return;
                           if (ec) return self->close();
-                          if (self->conn_.on_written(worker::clock::now())) self->finish_exchange();
+                          const auto now = worker::clock::now();
+                          if (self->conn_.on_written(now)) self->finish_exchange(now);
                           self->do_next();
                       });
 }
@@ -202,17 +204,18 @@ bool session::pump_stream() {
     return true;
 }
 
-void session::finish_exchange() {
+void session::finish_exchange(worker::clock::time_point now) {
     const auto& x = conn_.last_exchange();
     if (dispatched_) app_.stats.add_in_flight(-1);
     dispatched_ = false;
     release_body_reservation(); // answered: the body is no longer needed
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::microseconds>(worker::clock::now() - x.started);
-    app_.stats.record(x.tiny ? route_id::tiny : route_, x.status, elapsed);
-    if (app_.cfg.access_log)
-        worker_.log_line(
-            access_log_line(peer_, x.method, x.target, x.status, x.nbytes_sent, elapsed));
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - x.started);
+    for (unsigned i = 0; i < x.answers; ++i) { // pipelined plain GET /tiny: one line each
+        app_.stats.record(x.tiny ? route_id::tiny : route_, x.status, elapsed);
+        if (app_.cfg.access_log)
+            worker_.log_line(access_log_line(peer_, x.method, x.target, x.status,
+                                             x.nbytes_sent / x.answers, elapsed));
+    }
     route_ = route_id::other;
 }
 

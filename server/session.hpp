@@ -43,7 +43,7 @@ private:
     void on_reply(std::uint64_t generation, reply r);
     // Hands what a streamed answer's producer has made to the connection; false if nothing.
     bool pump_stream();
-    void finish_exchange();
+    void finish_exchange(worker::clock::time_point now); // now: when the answer went out
     void release_body_reservation(); // gives body_reserved_nbytes_ back to the app
     void close();
     // After an event from outside (deadline, drain): restart the loop, cancelling a pending

@@ -272,7 +272,10 @@ test('rows appear as each codec finishes, before the last one; the meter counts 
   const early = seen.filter((s) => s.what === 'rows' && !s.complete && s.rows > 0 && s.rows < entries.length);
   assert.ok(early.length > 0, `rows shown before the report: ${JSON.stringify(seen.filter((s) => s.what === 'rows'))}`);
   const counts = seen.filter((s) => s.what === 'meter' && /^Compressing: \d+ of \d+ done · [\d.]+ m?s$/.test(s.text));
-  assert.ok(counts.some((s) => s.text.startsWith(`Compressing: 1 of ${entries.length} done`)), 'the meter counts finished entries');
+  // Entries that finish within one frame are counted together: some count between none and all.
+  const done_counts = counts.map((s) => Number(/^Compressing: (\d+) of/.exec(s.text)[1]));
+  assert.ok(done_counts.some((n) => n > 0 && n < entries.length) && done_counts.includes(0),
+    `the meter counts finished entries: ${JSON.stringify(counts.map((s) => s.text))}`);
   const timers = [...new Set(seen.filter((s) => s.what === 'meter').map((s) => s.text.split(' · ')[1]))];
   assert.ok(timers.length >= 3, `the elapsed timer ticks: ${timers.join(', ')}`);
   assert.ok(seen.some((s) => s.what === 'status' && s.text === 'Compressing…'));

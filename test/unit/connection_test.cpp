@@ -29,6 +29,7 @@ struct transcript {
     bool closed = false;
     std::size_t input_offered = 0;         // bytes the connection accepted into its input buffer
     std::size_t offered_before_answer = 0; // of those, before the first answer was written
+    std::vector<std::size_t> writes;       // the size of each write
 };
 
 // Drives a connection the way the session does, with no socket: input arrives in pieces of
@@ -73,6 +74,7 @@ public:
                 const auto out = conn_.output();
                 if (t_.written.empty()) t_.offered_before_answer = t_.input_offered;
                 t_.written.append(static_cast<const char*>(out.data()), out.size());
+                t_.writes.push_back(out.size());
                 conn_.on_written(now_);
                 break;
             }
@@ -334,6 +336,48 @@ TEST(connection, a_plain_get_of_tiny_is_answered_by_the_connection_itself) {
     EXPECT_EQ(bare.run("GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n").written, tiny);
 }
 
+TEST(connection, pipelined_plain_gets_of_tiny_are_answered_by_one_write) {
+    const std::string tiny{test_limits().tiny_answer};
+    const std::string plain = "GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string other = "GET /tiny HTTP/1.1\r\nHost: x\r\nUser-Agent: y\r\n\r\n";
+    std::string twenty; // 20 plain ones, the 8th of another plain form (checked, not remembered)
+    for (int i = 0; i < 20; ++i)
+        twenty += i == 7 ? other : plain;
+    driver d;
+    auto& t = d.run(twenty + get("/next"));
+    std::string answers;
+    for (int i = 0; i < 20; ++i)
+        answers += tiny;
+    EXPECT_EQ(t.written.substr(0, answers.size()), answers);
+    ASSERT_GE(t.writes.size(), 3u);
+    // At most 16 answers a write: 16, then 4, then the parsed request's answer.
+    EXPECT_EQ(t.writes[0], 16 * tiny.size());
+    EXPECT_EQ(t.writes[1], 4 * tiny.size());
+    EXPECT_EQ(t.targets, std::vector<std::string>{"/next"});
+    EXPECT_FALSE(d.conn().last_exchange().tiny); // /next's
+    // The exchange counts its answers and their bytes, for the log and the metrics.
+    driver e;
+    e.run(plain + other + plain);
+    EXPECT_EQ(e.result().writes, std::vector<std::size_t>{3 * tiny.size()});
+    EXPECT_EQ(e.conn().last_exchange().answers, 3u);
+    EXPECT_EQ(e.conn().last_exchange().nbytes_received, 2 * plain.size() + other.size());
+    EXPECT_EQ(e.conn().last_exchange().nbytes_sent, 3 * tiny.size());
+    // A request that is not plain ends the gathering; it is parsed and answered after.
+    driver f;
+    auto& u = f.run(plain + "HEAD /tiny HTTP/1.1\r\nHost: x\r\n\r\n" + plain);
+    ASSERT_GE(u.writes.size(), 3u);
+    EXPECT_EQ(u.writes[0], tiny.size());
+    EXPECT_EQ(u.targets, std::vector<std::string>{"/tiny"}); // the HEAD, dispatched
+    EXPECT_EQ(u.written.substr(u.written.size() - tiny.size()), tiny);
+    // Draining (lame duck) while a request is arriving: its answer is the last.
+    driver g;
+    g.run(plain.substr(0, 5));
+    g.conn().begin_drain();
+    auto& v = g.run(plain.substr(5) + plain);
+    EXPECT_EQ(v.written.size(), tiny.size());
+    EXPECT_TRUE(v.half_closed || v.closed);
+}
+
 TEST(connection, any_other_request_for_tiny_goes_through_the_parser) {
     // Each differs from a plain GET /tiny in one way; each is dispatched (or refused by the
     // parser's checks), never answered with the pre-serialized bytes by the connection.
@@ -359,11 +403,23 @@ TEST(connection, any_other_request_for_tiny_goes_through_the_parser) {
         "GET /tiny HTTP/1.1\r\nHost: x\nUser-Agent: a\r\n\r\n",         // bare LF
         "GET /tiny HTTP/1.1\r\nHost : x\r\n\r\n",
     };
+    const std::string_view tiny = test_limits().tiny_answer;
     for (const auto& req : others) {
         driver d;
         auto& t = d.run(req);
         EXPECT_FALSE(d.conn().last_exchange().tiny) << req;
         EXPECT_TRUE(t.targets.size() == 1 || t.written.starts_with("HTTP/1.1 4")) << req;
+        // The same after a plain GET /tiny on the connection, whose bytes the connection
+        // remembers (most near-misses begin with them up to the blank line).
+        driver after;
+        auto& u = after.run("GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n");
+        ASSERT_EQ(u.written, tiny);
+        ASSERT_TRUE(after.conn().last_exchange().tiny);
+        after.run(req);
+        EXPECT_FALSE(after.conn().last_exchange().tiny) << req;
+        EXPECT_TRUE(u.targets.size() == 1 ||
+                    u.written.substr(tiny.size()).starts_with("HTTP/1.1 4"))
+            << req;
     }
 }
 
