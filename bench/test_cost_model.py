@@ -55,6 +55,8 @@ def results():
             loaded_peak_rss_kib=40000, duration_s=5, pipeline_depth=16,
             rounds=[{k: wrk_run(100000, 0.5, cpu_ms=700.0) for k in TINY_KEYS}]),
         "syscalls": {"compresstest": {"requests": 100, "calls": {"sendto": 100, "recvfrom": 100}}},
+        "syscalls_full_speed": {"compresstest": {"requests": 100, "all": 310, "epoll_wait": 10,
+                                                 "failed_reads": 100}},
         "reports": [{
             "name": "text-3m", "input_nbytes": 3145728, "c1": wrk_run(1.2, 800, 760),
             "c8": wrk_run(1.4, 5000, 4900), "c8_duration_s": 20, "peak_rss_kib": 60000,
@@ -173,6 +175,10 @@ class CostModelTest(unittest.TestCase):
         out = table.render(res)
         self.assertIn("pipelined 16 deep", out)
         self.assertIn("CPU per pipelined request of compresstest ÷ the floor: 1.50", out)
+
+    def test_full_speed_syscalls_per_request(self):
+        out = table.render(results())
+        self.assertIn("| compresstest | 3.10 | 0.10 | 1.00 | 2.00 |", out)
 
     def test_renders_without_error(self):
         out = cost_model.render(results(), prices(), cost_model.Assumptions(), [1e6, 1e9], 1769)
