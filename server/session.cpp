@@ -78,12 +78,12 @@ void session::do_read() {
                                                      boost::system::error_code ec, std::size_t n) {
         self->reading_ = false;
         if (self->closed_) return;
-        if (!ec) {
+        if (ec != asio::error::operation_aborted) { // aborted: see after_external_event
             self->app_.stats.add_bytes_received(n);
-            self->conn_.on_read(n, worker::clock::now());
-        } else if (ec != asio::error::operation_aborted) { // aborted: see after_external_event
-            self->app_.stats.add_bytes_received(n);
-            self->conn_.on_eof();
+            if (ec)
+                self->conn_.on_eof();
+            else
+                self->conn_.on_read(n, worker::clock::now());
         }
         self->do_next();
     });

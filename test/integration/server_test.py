@@ -542,6 +542,28 @@ class TinySite(ServerTest):
         self.assertIsNotNone(count, metrics)
         self.assertGreaterEqual(int(count.group(1)), 2)
 
+    def test_pipelined_plain_gets_of_tiny_are_each_answered_and_counted(self):
+        # Sent in one write, the five are answered together by the connection core: five whole
+        # answers, each the single answer's bytes, and five requests in the metrics.
+        def tiny_count():
+            _, _, metrics = curl(self.server.url + "/metrics")
+            m = re.search(rb'compresstest_requests_total\{route="/tiny",status="200"\} (\d+)',
+                          metrics)
+            return int(m.group(1)) if m else 0
+        before = tiny_count()
+        with self.server.connect() as s:
+            s.sendall(b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n")
+            single = b"".join(read_response(s)[:2])
+            s.sendall(b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n" * 5)
+            got = b""
+            while len(got) < 5 * len(single):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            self.assertEqual(got, single * 5)
+        self.assertEqual(tiny_count() - before, 6)
+
     def test_head_has_the_same_headers_and_no_body(self):
         with self.server.connect() as s:
             s.sendall(b"HEAD /tiny HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
