@@ -61,6 +61,7 @@ bool app::try_reserve_body(std::size_t nbytes) {
 }
 
 void app::release_body(std::size_t nbytes) {
+    if (nbytes == 0) return; // most requests reserve nothing: no locked instruction for them
     body_reserved_.fetch_sub(nbytes, std::memory_order_acq_rel);
 }
 

@@ -263,8 +263,18 @@ void connection::on_eof() {
 void connection::start_message(time_point now) {
     message_started_ = true;
     deadline_ = now + limits_.header_timeout;
-    exchange_ = {};
+    new_exchange(now);
+}
+
+void connection::new_exchange(time_point now) {
+    // Field by field: the strings keep their storage, and a keep-alive GET /tiny touches none.
+    exchange_.method.clear();
+    exchange_.target.clear();
+    exchange_.status = 0;
     exchange_.started = now;
+    exchange_.nbytes_received = exchange_.nbytes_sent = 0;
+    exchange_.tiny = false;
+    exchange_.answers = 1;
 }
 
 error connection::parse_error(beast::error_code ec, phase where) const {
@@ -336,8 +346,6 @@ bool connection::answer_plain_tiny_get() {
              (nbytes = buffered_plain_tiny_get()) > 0);
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     head_nbytes_ = message_nbytes_ = received;
-    exchange_.method = "GET";
-    exchange_.target = "/tiny";
     exchange_.status = 200;
     exchange_.tiny = true;
     exchange_.answers = answers;
@@ -545,10 +553,7 @@ void connection::on_stream_data(std::string_view piece, bool last, time_point no
 }
 
 void connection::fail(const error& e, time_point now) {
-    if (!message_started_) { // nothing of the previous exchange belongs to this one
-        exchange_ = {};
-        exchange_.started = now;
-    }
+    if (!message_started_) new_exchange(now); // nothing of the previous one belongs to this one
     if (exchange_.method.empty()) {
         exchange_.method = std::string(parser_->get().method_string());
         exchange_.target = std::string(parser_->get().target());

@@ -67,7 +67,9 @@ public:
 
     // The exchange last answered, for the access log and metrics.
     struct exchange {
-        std::string method, target; // as received (the target before absolute-form rewriting)
+        // As received (the target before absolute-form rewriting); empty for a plain GET /tiny,
+        // whose method and target the accessors give without a string copy per request.
+        std::string method, target;
         unsigned status = 0;
         time_point started{};            // the request's first byte, or when the error was found
         std::size_t nbytes_received = 0; // request bytes on the wire, framing included
@@ -76,6 +78,11 @@ public:
         // Plain GET /tiny requests pipelined behind one another, answered by one write (the
         // byte counts are theirs together); 1 for any other exchange.
         unsigned answers = 1;
+
+        std::string_view request_method() const { return tiny ? "GET" : std::string_view{method}; }
+        std::string_view request_target() const {
+            return tiny ? "/tiny" : std::string_view{target};
+        }
     };
 
     connection(const connection_limits& limits, time_point now);
@@ -143,6 +150,7 @@ private:
     error parse_error(boost::beast::error_code ec,
                       phase where) const; // what ec means for the client
     void start_message(time_point now);
+    void new_exchange(time_point now); // an empty exchange that started at now
     void fail(const error& e, time_point now);
     void write_answer(std::string_view bytes, time_point now);
     void consume_input(std::size_t nbytes);

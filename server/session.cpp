@@ -14,12 +14,14 @@
 #include <iostream>
 
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace compresstest {
 namespace asio = boost::asio;
 using action = connection::action;
 
-session::session(asio::ip::tcp::socket socket, worker& w)
+session::session(socket_type socket, worker& w)
     : socket_(std::move(socket)), worker_(w), app_(w.application()),
       conn_(connection_limits::from(app_.cfg), worker::clock::now()) {
     worker_.add(this);
@@ -62,7 +64,7 @@ void session::do_next() {
             return;
         case action::half_close: {
             boost::system::error_code ignored;
-            socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            socket_.shutdown(asio::socket_base::shutdown_send, ignored);
             conn_.on_half_closed(worker::clock::now());
             break;
         }
@@ -78,13 +80,11 @@ void session::do_read() {
                                                      boost::system::error_code ec, std::size_t n) {
         self->reading_ = false;
         if (self->closed_) return;
-        if (ec != asio::error::operation_aborted) { // aborted: see after_external_event
-            self->app_.stats.add_bytes_received(n);
-            if (ec)
-                self->conn_.on_eof();
-            else
-                self->conn_.on_read(n, worker::clock::now());
-        }
+        self->app_.stats.add_bytes_received(n);
+        if (!ec)
+            self->conn_.on_read(n, worker::clock::now());
+        else if (ec != asio::error::operation_aborted) // aborted: see after_external_event
+            self->conn_.on_eof();
         self->do_next();
     });
 }
@@ -93,11 +93,13 @@ bool session::write_now() {
     // One send(2) on the spot: an answer that fits the socket's buffer (nearly all, /tiny
     // always) needs no composed operation and no trip of its completion through the scheduler.
     // MSG_DONTWAIT makes this one call non-blocking whatever Asio's backend does with the socket.
+    // The raw system call skips libc's cancellation bookkeeping around send(2) (nothing here uses
+    // thread cancellation): a fifth of the user-space instructions of a keep-alive /tiny.
     const auto out = conn_.output();
     std::size_t n = 0;
     if (out.size() > 0) {
-        const ssize_t sent =
-            ::send(socket_.native_handle(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        const auto sent = ::syscall(SYS_sendto, socket_.native_handle(), out.data(), out.size(),
+                                    MSG_DONTWAIT | MSG_NOSIGNAL, nullptr, 0);
         if (sent >= 0)
             n = static_cast<std::size_t>(sent);
         else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -168,8 +170,9 @@ void session::dispatch() {
                        });
         });
     } catch (const std::exception& ex) {
-        std::cerr << fmt::format("compresstest: {} {}: {}\n", conn_.last_exchange().method,
-                                 conn_.last_exchange().target, ex.what());
+        std::cerr << fmt::format("compresstest: {} {}: {}\n",
+                                 conn_.last_exchange().request_method(),
+                                 conn_.last_exchange().request_target(), ex.what());
         on_reply(generation, {error_response({error_kind::internal, "the server failed"}, 11,
                                              app_.cfg.retry_after_s),
                               {}});
@@ -213,8 +216,8 @@ void session::finish_exchange(worker::clock::time_point now) {
     for (unsigned i = 0; i < x.answers; ++i) { // pipelined plain GET /tiny: one line each
         app_.stats.record(x.tiny ? route_id::tiny : route_, x.status, elapsed);
         if (app_.cfg.access_log)
-            worker_.log_line(access_log_line(peer_, x.method, x.target, x.status,
-                                             x.nbytes_sent / x.answers, elapsed));
+            worker_.log_line(access_log_line(peer_, x.request_method(), x.request_target(),
+                                             x.status, x.nbytes_sent / x.answers, elapsed));
     }
     route_ = route_id::other;
 }
@@ -253,7 +256,7 @@ void session::close() {
     if (dispatched_) app_.stats.add_in_flight(-1);
     dispatched_ = false;
     boost::system::error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.shutdown(asio::socket_base::shutdown_both, ec);
     socket_.close(ec);
 }
 

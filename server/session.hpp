@@ -22,7 +22,12 @@ namespace compresstest {
 // is pending at a time.
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(boost::asio::ip::tcp::socket socket, worker& w);
+    // The socket names its worker's executor type rather than the type-erased any_io_executor:
+    // every read and write then skips the erasure's dispatch.
+    using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                         boost::asio::io_context::executor_type>;
+
+    session(socket_type socket, worker& w);
     ~session();
 
     void start();
@@ -50,7 +55,7 @@ private:
     // read whose purpose is gone.
     void after_external_event();
 
-    boost::asio::ip::tcp::socket socket_;
+    socket_type socket_;
     worker& worker_;
     app& app_;
     connection conn_;

@@ -39,7 +39,7 @@ void worker::run() {
 }
 
 void worker::do_accept() {
-    acceptor_.async_accept(ioc_, [this](boost::system::error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(ioc_, [this](boost::system::error_code ec, session::socket_type socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (!ec) {
             if (app_.stats.connections() >= static_cast<std::int64_t>(app_.cfg.max_connections)) {

@@ -251,6 +251,26 @@ class Routes(ServerTest):
         self.assertEqual(len(lines), 1, self.server.output()[-2000:])
         self.assertRegex(lines[0], r"^\S+Z 127\.0\.0\.1 GET /healthz\?marker=accesslogtest 200 \d+ \d+us$")
 
+    def test_access_log_names_each_plain_tiny_get_with_its_bytes(self):
+        # The connection core answers these itself (the second from its remembered request), and
+        # the log line takes method and target from the exchange, not from a parsed request.
+        pattern = re.compile(r"^\S+Z 127\.0\.0\.1 GET /tiny 200 (\d+) \d+us$")
+        def tiny_lines():
+            return [l for l in self.server.lines if pattern.match(l)]
+        before = len(tiny_lines())
+        request = b"GET /tiny HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n\r\n"
+        with self.server.connect() as s:
+            sizes = []
+            for _ in range(2):
+                s.sendall(request)
+                head, body, rest = read_response(s)
+                self.assertEqual(rest, b"")
+                sizes.append(len(head) + len(body))
+        time.sleep(0.5)  # lines are flushed every timer tick
+        lines = tiny_lines()[before:]
+        self.assertEqual(len(lines), 2, self.server.output()[-2000:])
+        self.assertEqual([int(pattern.match(l).group(1)) for l in lines], sizes)
+
 
 def ndjson_lines(url, *args, timeout=120):
     """POSTs with Accept: application/x-ndjson through curl -N; returns [(arrival_s, obj)]."""

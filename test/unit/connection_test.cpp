@@ -330,7 +330,8 @@ TEST(connection, a_plain_get_of_tiny_is_answered_by_the_connection_itself) {
     EXPECT_TRUE(d.conn().last_exchange().tiny);
     EXPECT_EQ(d.conn().last_exchange().status, 200u);
     EXPECT_EQ(d.conn().last_exchange().nbytes_received, plain.size());
-    EXPECT_EQ(d.conn().last_exchange().target, "/tiny");
+    EXPECT_EQ(d.conn().last_exchange().request_target(), "/tiny");
+    EXPECT_EQ(d.conn().last_exchange().request_method(), "GET");
     // No Accept-Encoding at all accepts deflate too.
     driver bare;
     EXPECT_EQ(bare.run("GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n").written, tiny);
