@@ -186,10 +186,15 @@ void session::on_reply(std::uint64_t generation, reply r) {
     auto keep = std::move(self_while_handling_); // the pending write keeps the session from now
     if (r.stream) {
         stream_ = r.stream;
-        // Until the stream finishes, its notify holds the session alive.
-        stream_->on_ready([self = shared_from_this()] {
-            asio::post(self->worker_.context(), [self] {
-                if (!self->closed_ && self->pump_stream()) self->do_next();
+        // The session holds itself while it streams and lets go on this thread (pump_stream's
+        // last piece, or close). The notify, which the producer drops on its own thread, holds
+        // only a weak reference: a session never ends on a compute thread, where its destructor
+        // would race this thread for the worker's registry.
+        self_while_streaming_ = shared_from_this();
+        stream_->on_ready([weak = weak_from_this(), &ctx = worker_.context()] {
+            asio::post(ctx, [weak] {
+                if (auto self = weak.lock())
+                    if (!self->closed_ && self->pump_stream()) self->do_next();
             });
         });
     }
@@ -202,7 +207,12 @@ bool session::pump_stream() {
     stream_piece_.clear();
     const bool last = stream_->drain(stream_piece_);
     if (stream_piece_.empty() && !last) return false;
-    if (last) stream_.reset();
+    if (last) {
+        stream_.reset();
+        // Callers hold a reference of their own (a handler's or the posted notify's), so this
+        // is never the last one.
+        self_while_streaming_.reset();
+    }
     conn_.on_stream_data(stream_piece_, last, worker::clock::now());
     return true;
 }
@@ -253,6 +263,9 @@ void session::close() {
     if (closed_) return;
     closed_ = true;
     if (stream_) stream_->abandon(); // the report behind it stops measuring
+    // Let go of the streaming self-reference when close() is done with the members; callers
+    // hold a reference of their own anyway.
+    const auto keep = std::move(self_while_streaming_);
     if (dispatched_) app_.stats.add_in_flight(-1);
     dispatched_ = false;
     boost::system::error_code ec;

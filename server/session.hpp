@@ -71,8 +71,9 @@ private:
     // Holds this session alive from handle_request until its reply arrives, so the reply
     // handler needs only a pointer and a number (which std::function stores without allocating).
     std::shared_ptr<session> self_while_handling_;
-    std::size_t body_reserved_nbytes_ = 0; // of the app's body memory budget
-    std::shared_ptr<reply_stream> stream_; // the answer being streamed, if any
+    std::size_t body_reserved_nbytes_ = 0;          // of the app's body memory budget
+    std::shared_ptr<reply_stream> stream_;          // the answer being streamed, if any
+    std::shared_ptr<session> self_while_streaming_; // from on_reply to the stream's end or close
     std::string stream_piece_;
     std::thread::id thread_id_;
 };

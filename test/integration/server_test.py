@@ -361,6 +361,16 @@ class Streaming(ServerTest):
         # the ones running when the client went away, and nothing else.
         self.assertLess(total_s - first_s, 0.6 * (whole_s - first_s), (first_s, total_s, whole_s))
         self.assertHealthy()
+        # The session that streamed is gone, not kept by its stream: the only connection left
+        # open is the one asking (a posted notify may hold it a moment longer).
+        for _ in range(50):
+            with self.server.connect() as s:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                _, body, _ = read_response(s)
+            if re.search(r"(?m)^compresstest_open_connections 1$", body.decode()):
+                break
+            time.sleep(0.1)
+        self.assertRegex(body.decode(), r"(?m)^compresstest_open_connections 1$")
 
     def test_plain_json_keeps_its_shape_and_the_stream_summary_has_the_same_keys(self):
         args = ("-F", "textEntry=hello hello hello hello")
