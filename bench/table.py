@@ -273,6 +273,22 @@ def render(res):
                    "request has come: a read that finds nothing shows only at full speed.")
         out.append("")
 
+    ui = res.get("user_instructions")
+    if ui:
+        out.append("### User-space instructions per /tiny request (callgrind; one connection, one "
+                   "request at a time, so each takes the same path)")
+        out.append("")
+        out.append("| server | instructions per request | ÷ the floor |")
+        out.append("|---|---:|---:|")
+        per = {peer: u["instructions"] / u["requests"] for peer, u in ui.items()}
+        for peer, v in per.items():
+            ratio = f"{v / per['floor']:.2f}×" if per.get("floor") else "–"
+            out.append(f"| {peer} | {v:,.0f} | {ratio} |")
+        out.append("")
+        out.append("Counted, not timed: the same build gives the same count on a busy machine. Most "
+                   "of a request's CPU time is the kernel's, which this does not count.")
+        out.append("")
+
     sc = res.get("syscalls")
     if sc:
         def per_request(s, name):

@@ -57,6 +57,8 @@ def results():
         "syscalls": {"compresstest": {"requests": 100, "calls": {"sendto": 100, "recvfrom": 100}}},
         "syscalls_full_speed": {"compresstest": {"requests": 100, "all": 310, "epoll_wait": 10,
                                                  "failed_reads": 100}},
+        "user_instructions": {"compresstest": {"requests": 5000, "instructions": 8000000},
+                              "floor": {"requests": 5000, "instructions": 2500000}},
         "reports": [{
             "name": "text-3m", "input_nbytes": 3145728, "c1": wrk_run(1.2, 800, 760),
             "c8": wrk_run(1.4, 5000, 4900), "c8_duration_s": 20, "peak_rss_kib": 60000,
@@ -179,6 +181,11 @@ class CostModelTest(unittest.TestCase):
     def test_full_speed_syscalls_per_request(self):
         out = table.render(results())
         self.assertIn("| compresstest | 3.10 | 0.10 | 1.00 | 2.00 |", out)
+
+    def test_user_instructions_per_request_and_against_the_floor(self):
+        out = table.render(results())
+        self.assertIn("| compresstest | 1,600 | 3.20× |", out)
+        self.assertIn("| floor | 500 | 1.00× |", out)
 
     def test_renders_without_error(self):
         out = cost_model.render(results(), prices(), cost_model.Assumptions(), [1e6, 1e9], 1769)
