@@ -5,7 +5,9 @@
 #include "errors.hpp"
 #include "routes.hpp"
 
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/write.hpp>
 
 #include <fmt/format.h>
@@ -93,8 +95,8 @@ bool session::write_now() {
     // One send(2) on the spot: an answer that fits the socket's buffer (nearly all, /tiny
     // always) needs no composed operation and no trip of its completion through the scheduler.
     // MSG_DONTWAIT makes this one call non-blocking whatever Asio's backend does with the socket.
-    // The raw system call skips libc's cancellation bookkeeping around send(2) (nothing here uses
-    // thread cancellation): a fifth of the user-space instructions of a keep-alive /tiny.
+    // The raw system call skips libc's cancellation bookkeeping around send(2): nothing here uses
+    // thread cancellation.
     const auto out = conn_.output();
     std::size_t n = 0;
     if (out.size() > 0) {
@@ -186,20 +188,40 @@ void session::on_reply(std::uint64_t generation, reply r) {
     auto keep = std::move(self_while_handling_); // the pending write keeps the session from now
     if (r.stream) {
         stream_ = r.stream;
-        // The session holds itself while it streams and lets go on this thread (pump_stream's
-        // last piece, or close). The notify, which the producer drops on its own thread, holds
-        // only a weak reference: a session never ends on a compute thread, where its destructor
-        // would race this thread for the worker's registry.
+        // The session holds itself until the stream has finished, so a drain waits for the
+        // producer even after the client went away, and lets go on this thread. The notify,
+        // which the producer drops on its own thread, holds only a weak reference: a session
+        // never ends on a compute thread, where its destructor would race this thread for the
+        // worker's registry. Its executor counts as work, so the worker's loop (and the worker)
+        // outlives the notify's last post.
         self_while_streaming_ = shared_from_this();
-        stream_->on_ready([weak = weak_from_this(), &ctx = worker_.context()] {
-            asio::post(ctx, [weak] {
-                if (auto self = weak.lock())
-                    if (!self->closed_ && self->pump_stream()) self->do_next();
+        stream_->on_ready([weak = weak_from_this(),
+                           ex = asio::prefer(worker_.context().get_executor(),
+                                             asio::execution::outstanding_work.tracked)] {
+            asio::post(ex, [weak] {
+                if (auto self = weak.lock()) self->on_stream_ready();
             });
         });
     }
     conn_.on_reply(std::move(r), worker::clock::now());
     if (!in_dispatch_) do_next(); // synchronous replies continue do_next's loop instead
+}
+
+void session::on_stream_ready() {
+    if (!closed_) {
+        if (pump_stream()) do_next();
+        return;
+    }
+    // Nobody is left to write to: the finish lets the session go (the posted notify's reference
+    // is still held).
+    const auto keep = drop_finished_stream();
+}
+
+std::shared_ptr<session> session::drop_finished_stream() {
+    stream_piece_.clear(); // what arrived is dropped: nobody is left to write it to
+    if (!stream_ || !stream_->drain(stream_piece_)) return nullptr;
+    stream_.reset();
+    return std::move(self_while_streaming_);
 }
 
 bool session::pump_stream() {
@@ -262,10 +284,10 @@ void session::after_external_event() {
 void session::close() {
     if (closed_) return;
     closed_ = true;
-    if (stream_) stream_->abandon(); // the report behind it stops measuring
-    // Let go of the streaming self-reference when close() is done with the members; callers
-    // hold a reference of their own anyway.
-    const auto keep = std::move(self_while_streaming_);
+    if (stream_) stream_->abandon(); // the report behind it stops; its finish ends the session
+    // Unless it has finished already (its last piece waited behind a write that failed); the
+    // reference goes when close() is done with the members.
+    const auto keep = drop_finished_stream();
     if (dispatched_) app_.stats.add_in_flight(-1);
     dispatched_ = false;
     boost::system::error_code ec;

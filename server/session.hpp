@@ -46,6 +46,11 @@ private:
     void check_head(worker::clock::time_point now);
     void dispatch();
     void on_reply(std::uint64_t generation, reply r);
+    // The stream's producer has pushed or finished (posted to this thread by its notify).
+    void on_stream_ready();
+    // For a closed session: if the stream has finished, drops it and hands back the session's
+    // reference to itself (for the caller to let go when done with the members).
+    std::shared_ptr<session> drop_finished_stream();
     // Hands what a streamed answer's producer has made to the connection; false if nothing.
     bool pump_stream();
     void finish_exchange(worker::clock::time_point now); // now: when the answer went out
@@ -73,7 +78,7 @@ private:
     std::shared_ptr<session> self_while_handling_;
     std::size_t body_reserved_nbytes_ = 0;          // of the app's body memory budget
     std::shared_ptr<reply_stream> stream_;          // the answer being streamed, if any
-    std::shared_ptr<session> self_while_streaming_; // from on_reply to the stream's end or close
+    std::shared_ptr<session> self_while_streaming_; // from on_reply until the stream finishes
     std::string stream_piece_;
     std::thread::id thread_id_;
 };
