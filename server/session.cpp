@@ -162,15 +162,24 @@ void session::dispatch() {
     const std::uint64_t generation = ++generation_;
     in_dispatch_ = true;
     try {
-        handle_request(app_, std::move(req), client_, [this, generation](reply r) {
-            // Quick routes answer on this thread before handle_request returns; reports answer
-            // from a compute thread: hop back to this session's thread first.
-            if (std::this_thread::get_id() == thread_id_) return on_reply(generation, std::move(r));
-            asio::post(worker_.context(),
-                       [self = self_while_handling_, generation, r = std::move(r)]() mutable {
-                           self->on_reply(generation, std::move(r));
+        // Quick routes answer on this thread before handle_request returns; reports answer from
+        // a compute thread, which must hop back to this session's thread first. The callback
+        // holds copies of what it needs, never `this`: a compute thread reads no member of a
+        // session that the session's own thread may be changing or have freed, and the post
+        // finds the session by a weak reference (self_while_handling_ keeps it until the answer).
+        handle_request(app_, std::move(req), client_,
+                       [weak = weak_from_this(), home = thread_id_,
+                        ex = worker_.context().get_executor(), generation](reply r) {
+                           if (std::this_thread::get_id() == home) {
+                               if (auto self = weak.lock())
+                                   self->on_reply(generation, std::move(r));
+                               return;
+                           }
+                           asio::post(ex, [weak, generation, r = std::move(r)]() mutable {
+                               if (auto self = weak.lock())
+                                   self->on_reply(generation, std::move(r));
+                           });
                        });
-        });
     } catch (const std::exception& ex) {
         std::cerr << fmt::format("compresstest: {} {}: {}\n",
                                  conn_.last_exchange().request_method(),
