@@ -5,6 +5,7 @@
 #include "errors.hpp"
 #include "routes.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -32,7 +33,6 @@ session::session(socket_type socket, worker& w)
     const auto remote = socket_.remote_endpoint(ec);
     peer_ = ec ? "-" : remote.address().to_string();
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    thread_id_ = std::this_thread::get_id();
 }
 
 session::~session() {
@@ -162,24 +162,18 @@ void session::dispatch() {
     const std::uint64_t generation = ++generation_;
     in_dispatch_ = true;
     try {
-        // Quick routes answer on this thread before handle_request returns; reports answer from
-        // a compute thread, which must hop back to this session's thread first. The callback
-        // holds copies of what it needs, never `this`: a compute thread reads no member of a
-        // session that the session's own thread may be changing or have freed, and the post
-        // finds the session by a weak reference (self_while_handling_ keeps it until the answer).
-        handle_request(app_, std::move(req), client_,
-                       [weak = weak_from_this(), home = thread_id_,
-                        ex = worker_.context().get_executor(), generation](reply r) {
-                           if (std::this_thread::get_id() == home) {
-                               if (auto self = weak.lock())
-                                   self->on_reply(generation, std::move(r));
-                               return;
-                           }
-                           asio::post(ex, [weak, generation, r = std::move(r)]() mutable {
-                               if (auto self = weak.lock())
-                                   self->on_reply(generation, std::move(r));
-                           });
-                       });
+        // Quick routes answer on this thread before handle_request returns (dispatch runs the
+        // answer inline on the worker's own thread); reports answer from a compute thread, and
+        // dispatch posts the answer back to this session's thread. The callback never holds
+        // `this`: a compute thread reads no member of the session, and the answer finds the
+        // session by a weak reference (self_while_handling_ keeps it until the answer).
+        handle_request(
+            app_, std::move(req), client_,
+            [weak = weak_from_this(), ex = worker_.context().get_executor(), generation](reply r) {
+                asio::dispatch(ex, [weak, generation, r = std::move(r)]() mutable {
+                    if (auto self = weak.lock()) self->on_reply(generation, std::move(r));
+                });
+            });
     } catch (const std::exception& ex) {
         std::cerr << fmt::format("compresstest: {} {}: {}\n",
                                  conn_.last_exchange().request_method(),

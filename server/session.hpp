@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 
 namespace compresstest {
 
@@ -80,7 +79,6 @@ private:
     std::shared_ptr<reply_stream> stream_;          // the answer being streamed, if any
     std::shared_ptr<session> self_while_streaming_; // from on_reply until the stream finishes
     std::string stream_piece_;
-    std::thread::id thread_id_;
 };
 
 } // namespace compresstest
