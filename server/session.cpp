@@ -9,13 +9,13 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
-#include <boost/asio/write.hpp>
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <iostream>
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,31 +25,49 @@ namespace asio = boost::asio;
 using action = connection::action;
 
 session::session(socket_type socket, worker& w)
-    : socket_(std::move(socket)), worker_(w), app_(w.application()),
+    : worker_(w), app_(w.application()),
       conn_(connection_limits::from(app_.cfg), worker::clock::now()) {
     worker_.add(this);
     app_.stats.add_connections(1);
     boost::system::error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
+    const auto remote = socket.remote_endpoint(ec);
     peer_ = ec ? "-" : remote.address().to_string();
-    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    // Out of Asio's reactor (one epoll_ctl) and into the worker's readiness set, in start().
+    const int fd = socket.release(ec);
+    fd_ = ec ? -1 : fd;
 }
 
 session::~session() {
+    if (fd_ >= 0) ::close(fd_); // only if start() never ran
     release_body_reservation();
     worker_.remove(this);
     app_.stats.add_connections(-1);
 }
 
 void session::start() {
+    self_while_open_ = shared_from_this();
+    if (fd_ < 0 || !worker_.watch(fd_, this)) return close();
     do_next();
+}
+
+void session::on_events(std::uint32_t events) {
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) eof_pending_ = true;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
+    if (closed_) return;
+    if ((reading_ && readable_) || (writing_ && writable_)) {
+        reading_ = writing_ = false; // the wait is over: do_next reads or writes now
+        do_next();
+    }
 }
 
 void session::do_next() {
     while (!closed_) {
         switch (conn_.next()) {
         case action::read:
-            if (!reading_) do_read();
+            if (reading_) return; // waiting for the socket
+            if (read_now()) break;
             return;
         case action::check_head:
             check_head(worker::clock::now());
@@ -61,12 +79,11 @@ void session::do_next() {
             if (stream_ && pump_stream()) break;
             return;
         case action::write:
-            if (writing_) return;
+            if (writing_) return;   // waiting for the socket
             if (write_now()) break; // written whole: go on at once
             return;
         case action::half_close: {
-            boost::system::error_code ignored;
-            socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+            ::shutdown(fd_, SHUT_WR);
             conn_.on_half_closed(worker::clock::now());
             break;
         }
@@ -76,59 +93,70 @@ void session::do_next() {
     }
 }
 
-void session::do_read() {
-    reading_ = true;
-    socket_.async_read_some(conn_.input_space(), [self = shared_from_this()](
-                                                     boost::system::error_code ec, std::size_t n) {
-        self->reading_ = false;
-        if (self->closed_) return;
-        self->app_.stats.add_bytes_received(n);
-        if (!ec)
-            self->conn_.on_read(n, worker::clock::now());
-        else if (ec != asio::error::operation_aborted) // aborted: see after_external_event
-            self->conn_.on_eof();
-        self->do_next();
-    });
+bool session::read_now() {
+    if (!readable_) {
+        reading_ = true;
+        return false;
+    }
+    const auto space = conn_.input_space();
+    if (space.size() == 0) { // the core always leaves room (a full head is a 431): never spin
+        conn_.on_eof();
+        return true;
+    }
+    // The raw system call skips libc's cancellation bookkeeping around recv(2): nothing here
+    // uses thread cancellation.
+    const auto got =
+        ::syscall(SYS_recvfrom, fd_, space.data(), space.size(), MSG_DONTWAIT, nullptr, nullptr);
+    if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            readable_ = false;
+            reading_ = true;
+            return false;
+        }
+        if (errno != EINTR) conn_.on_eof(); // a reset or error ends the stream like its end
+        return true;
+    }
+    const auto n = static_cast<std::size_t>(got);
+    app_.stats.add_bytes_received(n);
+    if (n == 0) {
+        conn_.on_eof();
+        return true;
+    }
+    // Less than there was room for: the socket is drained, and the next bytes (or the end of
+    // the stream) to arrive are a new edge in the readiness set. Unless the set has already
+    // reported the end, which no edge will announce again. (nginx's rule with EPOLLRDHUP.)
+    if (n < space.size() && !eof_pending_) readable_ = false;
+    conn_.on_read(n, worker::clock::now());
+    return true;
 }
 
 bool session::write_now() {
-    // One send(2) on the spot: an answer that fits the socket's buffer (nearly all, /tiny
-    // always) needs no composed operation and no trip of its completion through the scheduler.
-    // MSG_DONTWAIT makes this one call non-blocking whatever Asio's backend does with the socket.
-    // The raw system call skips libc's cancellation bookkeeping around send(2): nothing here uses
-    // thread cancellation.
+    // send(2) on the spot: an answer that fits the socket's buffer (nearly all, /tiny always) goes
+    // out in one call. Only a send that would block waits, for the readiness set's next edge.
+    // MSG_DONTWAIT makes each call non-blocking whatever the descriptor's flags; the raw system
+    // call skips libc's cancellation bookkeeping around send(2).
     const auto out = conn_.output();
-    std::size_t n = 0;
-    if (out.size() > 0) {
-        const auto sent = ::syscall(SYS_sendto, socket_.native_handle(), out.data(), out.size(),
-                                    MSG_DONTWAIT | MSG_NOSIGNAL, nullptr, 0);
+    while (written_nbytes_ < out.size()) {
+        if (!writable_) {
+            writing_ = true;
+            return false;
+        }
+        const auto sent =
+            ::syscall(SYS_sendto, fd_, static_cast<const char*>(out.data()) + written_nbytes_,
+                      out.size() - written_nbytes_, MSG_DONTWAIT | MSG_NOSIGNAL, nullptr, 0);
         if (sent >= 0)
-            n = static_cast<std::size_t>(sent);
-        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            written_nbytes_ += static_cast<std::size_t>(sent);
+        else if (errno == EAGAIN || errno == EWOULDBLOCK)
+            writable_ = false;
+        else if (errno != EINTR) {
             close();
             return false;
         }
     }
-    if (n < out.size()) {
-        do_write(out + n);
-        return false;
-    }
+    written_nbytes_ = 0;
     const auto now = worker::clock::now();
     if (conn_.on_written(now)) finish_exchange(now);
     return true;
-}
-
-void session::do_write(asio::const_buffer rest) {
-    writing_ = true;
-    asio::async_write(socket_, rest,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                          self->writing_ = false;
-                          if (self->closed_) return;
-                          if (ec) return self->close();
-                          const auto now = worker::clock::now();
-                          if (self->conn_.on_written(now)) self->finish_exchange(now);
-                          self->do_next();
-                      });
 }
 
 void session::check_head(worker::clock::time_point now) {
@@ -276,11 +304,7 @@ void session::after_external_event() {
     if (closed_) return;
     const action next = conn_.next();
     if (next == action::close) return close();
-    if (reading_ && next != action::read) {
-        boost::system::error_code ignored;
-        socket_.cancel(ignored); // the read completes with operation_aborted, then do_next
-        return;
-    }
+    if (reading_ && next != action::read) reading_ = false; // the wait's purpose is gone
     if (!reading_ && !writing_) do_next();
 }
 
@@ -293,9 +317,15 @@ void session::close() {
     const auto keep = drop_finished_stream();
     if (dispatched_) app_.stats.add_in_flight(-1);
     dispatched_ = false;
-    boost::system::error_code ec;
-    socket_.shutdown(asio::socket_base::shutdown_both, ec);
-    socket_.close(ec);
+    reading_ = writing_ = false;
+    if (fd_ >= 0) {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_); // which takes it out of the readiness set
+        fd_ = -1;
+    }
+    // The session lets go of itself in a later handler: whoever called close() (a batch of the
+    // readiness set's events, a member function) may still use it.
+    if (self_while_open_) asio::post(worker_.context(), [keep = std::move(self_while_open_)] {});
 }
 
 } // namespace compresstest

@@ -17,12 +17,13 @@ namespace compresstest {
 // Lives on its worker's thread. The protocol is the connection core's (connection.hpp); the
 // session performs what it asks: reads, writes, half-close and close on the socket, admission
 // and handle_request with the app. Deadlines are plain time points checked by the worker's
-// sweep (one timer per worker, not one timer operation per read). At most one socket operation
-// is pending at a time.
+// sweep (one timer per worker, not one timer operation per read). The socket is in the
+// worker's readiness set (worker.hpp), not Asio's: the session reads and writes it with
+// non-blocking system calls, and waits for the edge the set reports when one would block. At
+// most one wait (to read or to write) is pending at a time.
 class session : public std::enable_shared_from_this<session> {
 public:
-    // The socket names its worker's executor type rather than the type-erased any_io_executor:
-    // every read and write then skips the erasure's dispatch.
+    // What the acceptor makes; the session takes its descriptor out of Asio's reactor.
     using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
                                                          boost::asio::io_context::executor_type>;
 
@@ -30,18 +31,24 @@ public:
     ~session();
 
     void start();
+    // From the worker's readiness set: the socket became readable or writable (or failed).
+    void on_events(std::uint32_t events);
     // Called by the worker's sweep when the deadline has passed.
     void on_deadline();
     // Called by the worker when the drain begins: an idle or lingering connection closes now,
     // one under way closes after its answer.
     void begin_drain();
     bool expired(worker::clock::time_point now) const { return now > conn_.deadline(); }
+    // Closes the socket now (also called by a worker destroyed with the session still open).
+    void close();
 
 private:
     void do_next();
-    void do_read();
-    bool write_now(); // true when output() went out whole, now; else a write is under way
-    void do_write(boost::asio::const_buffer rest);
+    // Reads now if the socket may have bytes; false when it waits for the next edge instead.
+    bool read_now();
+    // Sends what is left of output(); true when it went out whole, false when it waits for the
+    // socket to become writable (or the session closed).
+    bool write_now();
     void check_head(worker::clock::time_point now);
     void dispatch();
     void on_reply(std::uint64_t generation, reply r);
@@ -54,19 +61,28 @@ private:
     bool pump_stream();
     void finish_exchange(worker::clock::time_point now); // now: when the answer went out
     void release_body_reservation(); // gives body_reserved_nbytes_ back to the app
-    void close();
-    // After an event from outside (deadline, drain): restart the loop, cancelling a pending
-    // read whose purpose is gone.
+    // After an event from outside (deadline, drain): restart the loop, dropping a pending
+    // wait whose purpose is gone.
     void after_external_event();
 
-    socket_type socket_;
+    int fd_ = -1;
     worker& worker_;
     app& app_;
     connection conn_;
     std::string peer_;   // the peer address, for the log and the per-client cap
     std::string client_; // the key this request's reports count under
     route_id route_ = route_id::other;
-    bool reading_ = false, writing_ = false, closed_ = false;
+    bool reading_ = false, writing_ = false, closed_ = false; // reading_, writing_: waiting
+    // What the last system call and the readiness set say of the socket: false once a read came
+    // back short (drained) or a call would block; true again at the set's next edge.
+    bool readable_ = true, writable_ = true;
+    // The set reported the peer's end of stream (or an error): a short read no longer means
+    // drained, as the end is still to be read and no edge will announce it again.
+    bool eof_pending_ = false;
+    std::size_t written_nbytes_ = 0; // of the output() under way
+    // Holds the session while its socket is in the readiness set; let go in a later handler
+    // after close(), so no batch of events and no member function outlives it.
+    std::shared_ptr<session> self_while_open_;
     bool in_dispatch_ = false; // handle_request is on the stack: a reply now is synchronous
     bool dispatched_ = false;  // the current request is counted in flight
     // Replies carry the generation they answer, so a late reply to a request already answered

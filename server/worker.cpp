@@ -5,7 +5,10 @@
 
 #include <boost/asio/post.hpp>
 
+#include <sys/epoll.h>
 #include <unistd.h>
+
+#include <system_error>
 
 #include <vector>
 
@@ -15,9 +18,17 @@ using asio::ip::tcp;
 
 namespace {
 constexpr std::size_t log_flush_nbytes = 64 * 1024;
-}
+constexpr int readiness_batch = 64; // events taken per epoll_wait; the rest wait for the next
 
-worker::worker(app& a, const tcp::endpoint& ep) : app_(a), acceptor_(ioc_), sweep_timer_(ioc_) {
+int new_epoll() {
+    const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    return fd;
+}
+} // namespace
+
+worker::worker(app& a, const tcp::endpoint& ep)
+    : app_(a), acceptor_(ioc_), sweep_timer_(ioc_), readiness_(ioc_, new_epoll()) {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     const int one = 1;
@@ -28,12 +39,28 @@ worker::worker(app& a, const tcp::endpoint& ep) : app_(a), acceptor_(ioc_), swee
 }
 
 worker::~worker() {
+    // After a stop (not a drain) sessions may still be open, each holding itself: close them,
+    // end the worker's own waits, and run what that posts (the sessions' last references among
+    // it) while the registry they leave is still here.
+    std::vector<std::shared_ptr<session>> open;
+    for (session* s : sessions_)
+        open.push_back(s->shared_from_this());
+    for (auto& s : open)
+        s->close();
+    open.clear();
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    sweep_timer_.cancel();
+    readiness_.close(ignored);
+    ioc_.restart();
+    ioc_.poll();
     flush_log();
 }
 
 void worker::run() {
     do_accept();
     do_sweep();
+    await_readiness();
     ioc_.run();
     flush_log();
 }
@@ -62,11 +89,42 @@ void worker::do_sweep() {
     for (auto& s : expired)
         s->on_deadline();
     if (!log_buffer_.empty()) flush_log();
-    if (draining_ && sessions_.empty()) return; // nothing left: let run() return
+    if (draining_ && sessions_.empty()) { // nothing left: let run() return
+        boost::system::error_code ignored;
+        readiness_.cancel(ignored);
+        return;
+    }
     sweep_timer_.expires_after(app_.cfg.timer_resolution);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) do_sweep();
     });
+}
+
+bool worker::watch(int fd, session* s) {
+    // Edge-triggered, once for the socket's life: no epoll_ctl after this. Closing the socket
+    // takes it out of the set.
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = s;
+    return ::epoll_ctl(readiness_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void worker::await_readiness() {
+    readiness_.async_wait(asio::posix::descriptor_base::wait_read,
+                          [this](boost::system::error_code ec) {
+                              if (!ec) on_readiness();
+                          });
+}
+
+void worker::on_readiness() {
+    epoll_event events[readiness_batch];
+    const int n = ::epoll_wait(readiness_.native_handle(), events, readiness_batch, 0);
+    // A session stays alive while its socket is in the set (it lets go of itself only in a
+    // later handler, after closing the socket), and only its own events close it, so every
+    // pointer in this batch is valid.
+    for (int i = 0; i < n; ++i)
+        static_cast<session*>(events[i].data.ptr)->on_events(events[i].events);
+    await_readiness();
 }
 
 void worker::begin_drain() {
