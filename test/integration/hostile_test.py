@@ -451,6 +451,26 @@ class HostileRequests(CleanExit):
             self.assertIsNotNone(r, f"{name}: connection closed, expected keep-alive")
             self.assertEqual(r[0], 200, f"{name}: follow-up on the same connection")
 
+    def test_a_request_with_the_clients_end_right_behind_it_is_answered_then_closed(self):
+        """The end of stream that arrives with the request, before the server reads, is seen:
+        a read that comes back short normally means the socket is drained, but the end is still
+        to be read and no edge of the readiness set announces it again. The server answers and
+        closes at once, not at the 75 s idle timeout. The second request of a connection: the
+        first arrives before any event has told the server of the socket."""
+        get = b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n"
+        for i in range(20):
+            with self.server.connect(timeout=READ_TIMEOUT_S) as s:
+                s.sendall(get)
+                r = read_one(s, b"")
+                self.assertIsNotNone(r, f"round {i}: no answer to the first request")
+                s.sendall(get)
+                s.shutdown(socket.SHUT_WR)
+                r = read_one(s, r[3])
+                self.assertIsNotNone(r, f"round {i}: no answer")
+                self.assertEqual(r[0], 200, f"round {i}")
+                s.settimeout(3)
+                self.assertTrue(is_closed(s, r[3]), f"round {i}: left open after the client's end")
+
     def test_the_table_has_at_least_40_distinct_cases(self):
         names = [c[0] for c in CASES]
         self.assertGreaterEqual(len(names), 40)
