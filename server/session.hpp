@@ -44,8 +44,10 @@ public:
 
 private:
     void do_next();
-    // Reads now if the socket may have bytes; false when it waits for the next edge instead.
+    // Reads now if the socket may have bytes; false when it waits for the next edge instead, or
+    // for its next turn on the thread.
     bool read_now();
+    void on_turn(); // the posted next turn of a session that had read its share
     // Sends what is left of output(); true when it went out whole, false when it waits for the
     // socket to become writable (or the session closed).
     bool write_now();
@@ -80,6 +82,9 @@ private:
     // drained, as the end is still to be read and no edge will announce it again.
     bool eof_pending_ = false;
     std::size_t written_nbytes_ = 0; // of the output() under way
+    // Reads since the last event or turn: an upload that keeps its socket full yields after a
+    // few, so the other connections ready on this thread are not kept waiting behind it.
+    unsigned reads_in_turn_ = 0;
     // Holds the session while its socket is in the readiness set; let go in a later handler
     // after close(), so no batch of events and no member function outlives it.
     std::shared_ptr<session> self_while_open_;
