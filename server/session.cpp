@@ -63,6 +63,9 @@ void session::on_events(std::uint32_t events) {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
     if (closed_) return;
+    // A reset (or both ways shut) while a report streams: nobody will read the rest. Stop it
+    // now rather than at the write after next, which would start another entry meanwhile.
+    if (stream_ && (events & (EPOLLHUP | EPOLLERR))) return close();
     if ((reading_ && readable_) || (writing_ && writable_)) {
         reading_ = writing_ = false; // the wait is over: do_next reads or writes now
         do_next();
