@@ -5,16 +5,15 @@
 #include "errors.hpp"
 #include "routes.hpp"
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <iostream>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -32,18 +31,21 @@ namespace {
 constexpr unsigned reads_per_turn = 1;
 } // namespace
 
-session::session(socket_type socket, worker& w)
-    : worker_(w), app_(w.application()),
+session::session(int fd, worker& w)
+    : fd_(fd), worker_(w), app_(w.application()),
       conn_(connection_limits::from(app_.cfg), worker::clock::now()) {
     worker_.add(this);
     app_.stats.add_connections(1);
-    boost::system::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    peer_ = ec ? "-" : remote.address().to_string();
-    socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    // Out of Asio's reactor (one epoll_ctl) and into the worker's readiness set, in start().
-    const int fd = socket.release(ec);
-    fd_ = ec ? -1 : fd;
+    asio::ip::tcp::endpoint remote;
+    socklen_t len = static_cast<socklen_t>(remote.capacity());
+    if (::getpeername(fd_, remote.data(), &len) == 0) {
+        remote.resize(len);
+        peer_ = remote.address().to_string();
+    } else {
+        peer_ = "-";
+    }
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 session::~session() {
@@ -112,7 +114,7 @@ bool session::read_now() {
     }
     if (++reads_in_turn_ > reads_per_turn) { // the rest after the others ready now
         reading_ = true;
-        asio::post(worker_.context(), [self = shared_from_this()] { self->on_turn(); });
+        worker_.defer([self = shared_from_this()] { self->on_turn(); });
         return false;
     }
     const auto space = conn_.input_space();
@@ -214,18 +216,25 @@ void session::dispatch() {
     const std::uint64_t generation = ++generation_;
     in_dispatch_ = true;
     try {
-        // Quick routes answer on this thread before handle_request returns (dispatch runs the
+        // Quick routes answer on this thread before handle_request returns (the callback runs the
         // answer inline on the worker's own thread); reports answer from a compute thread, and
-        // dispatch posts the answer back to this session's thread. The callback never holds
+        // the callback posts the answer back to this session's thread. It never holds
         // `this`: a compute thread reads no member of the session, and the answer finds the
         // session by a weak reference (self_while_handling_ keeps it until the answer).
-        handle_request(
-            app_, std::move(req), client_,
-            [weak = weak_from_this(), ex = worker_.context().get_executor(), generation](reply r) {
-                asio::dispatch(ex, [weak, generation, r = std::move(r)]() mutable {
-                    if (auto self = weak.lock()) self->on_reply(generation, std::move(r));
-                });
-            });
+        handle_request(app_, std::move(req), client_,
+                       [weak = weak_from_this(), w = &worker_, generation](reply r) {
+                           if (w->on_this_thread()) {
+                               if (auto self = weak.lock())
+                                   self->on_reply(generation, std::move(r));
+                               return;
+                           }
+                           // The session is registered until this arrives, so the worker is still
+                           // there.
+                           w->post([weak, generation, r = std::move(r)]() mutable {
+                               if (auto self = weak.lock())
+                                   self->on_reply(generation, std::move(r));
+                           });
+                       });
     } catch (const std::exception& ex) {
         std::cerr << fmt::format("compresstest: {} {}: {}\n",
                                  conn_.last_exchange().request_method(),
@@ -247,13 +256,11 @@ void session::on_reply(std::uint64_t generation, reply r) {
         // producer even after the client went away, and lets go on this thread. The notify,
         // which the producer drops on its own thread, holds only a weak reference: a session
         // never ends on a compute thread, where its destructor would race this thread for the
-        // worker's registry. Its executor counts as work, so the worker's loop (and the worker)
-        // outlives the notify's last post.
+        // worker's registry. It holds the worker too (worker::hold), so the worker's loop (and the
+        // worker) outlives the notify's last post.
         self_while_streaming_ = shared_from_this();
-        stream_->on_ready([weak = weak_from_this(),
-                           ex = asio::prefer(worker_.context().get_executor(),
-                                             asio::execution::outstanding_work.tracked)] {
-            asio::post(ex, [weak] {
+        stream_->on_ready([weak = weak_from_this(), w = &worker_, held = worker_.hold()] {
+            w->post([weak] {
                 if (auto self = weak.lock()) self->on_stream_ready();
             });
         });
@@ -349,7 +356,7 @@ void session::close() {
     }
     // The session lets go of itself in a later handler: whoever called close() (a batch of the
     // readiness set's events, a member function) may still use it.
-    if (self_while_open_) asio::post(worker_.context(), [keep = std::move(self_while_open_)] {});
+    if (self_while_open_) worker_.defer([keep = std::move(self_while_open_)] {});
 }
 
 } // namespace compresstest

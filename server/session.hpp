@@ -6,8 +6,6 @@
 #include "metrics.hpp"
 #include "worker.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,16 +16,13 @@ namespace compresstest {
 // session performs what it asks: reads, writes, half-close and close on the socket, admission
 // and handle_request with the app. Deadlines are plain time points checked by the worker's
 // sweep (one timer per worker, not one timer operation per read). The socket is in the
-// worker's readiness set (worker.hpp), not Asio's: the session reads and writes it with
+// worker's readiness set (worker.hpp): the session reads and writes it with
 // non-blocking system calls, and waits for the edge the set reports when one would block. At
 // most one wait (to read or to write) is pending at a time.
 class session : public std::enable_shared_from_this<session> {
 public:
-    // What the acceptor makes; the session takes its descriptor out of Asio's reactor.
-    using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
-                                                         boost::asio::io_context::executor_type>;
-
-    session(socket_type socket, worker& w);
+    // Takes fd, an accepted non-blocking socket, and closes it when done.
+    session(int fd, worker& w);
     ~session();
 
     void start();
