@@ -9,13 +9,14 @@ Every error answer must be JSON {"error": ...} in valid UTF-8 with the CORS head
 every case a fresh connection's GET /healthz must answer 200.
 """
 import json
+import os
 import re
 import socket
 import threading
 import time
 import unittest
 
-from harness import Server, ServerTest, curl
+from harness import Server, ServerTest, curl, wait_for
 
 MIB = 1024 * 1024
 CLOSED = "closed"
@@ -683,6 +684,54 @@ class LargeHeaderLimit(unittest.TestCase):
             self.assertEqual(r[0], 431)
             self.assertEqual(curl(server.url + "/healthz")[0], 200)
         finally:
+            self.assertEqual(server.stop(), 0)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of every thread of process pid so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class OutOfDescriptors(unittest.TestCase):
+    """A process out of file descriptors keeps serving the connections it has, does not spin on
+    the connections waiting in its backlog, and accepts again once descriptors are free."""
+
+    def test_out_of_descriptors_the_server_serves_what_it_has_idles_and_recovers(self):
+        import resource
+        server = Server("--access-log", "off")
+        spare = 4
+        socks = []
+        try:
+            def open_fds():
+                return len(os.listdir(f"/proc/{server.proc.pid}/fd"))
+
+            in_use = -1  # settled: start-up may still hold a descriptor for a moment
+            while in_use != open_fds():
+                in_use = open_fds()
+                time.sleep(0.2)
+            resource.prlimit(server.proc.pid, resource.RLIMIT_NOFILE,
+                             (in_use + spare, in_use + spare))
+            for _ in range(spare + 12):  # the last 12 wait in the backlog
+                socks.append(server.connect(timeout=READ_TIMEOUT_S))
+            wait_for(lambda: open_fds() == in_use + spare, 10,
+                     f"the server to reach its limit of {in_use + spare} descriptors")
+            # What it accepted is served while the backlog waits.
+            socks[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(read_one(socks[0], b"")[0], 200)
+            # Listener readable, accept failing: no retry loop (one would take a whole core).
+            t0, cpu0 = time.monotonic(), cpu_seconds(server.proc.pid)
+            time.sleep(1.0)
+            busy = (cpu_seconds(server.proc.pid) - cpu0) / (time.monotonic() - t0)
+            self.assertLess(busy, 0.25, f"the server used {busy:.0%} of a CPU at its limit")
+            for s in socks:
+                s.close()
+            socks.clear()
+            # Descriptors free again: a new connection is accepted and answered.
+            self.assertEqual(curl("--max-time", "10", server.url + "/healthz")[0], 200)
+        finally:
+            for s in socks:
+                s.close()
             self.assertEqual(server.stop(), 0)
 
 
