@@ -99,8 +99,11 @@ class StopSignals(unittest.TestCase):
             socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
 
     def test_drain_exits_0_within_1_s_of_the_last_answer_though_clients_keep_sockets_open(self):
+        # The drain deadline is far off: eight xz:9 reports on one thread take 2.5 s in a Release
+        # build and 14 s under ThreadSanitizer; what is checked is the exit after the last answer.
         server = Server("--lame-duck-ms", "0", "--compute-threads", "1",
-                        "--compute-priority", "normal", "--max-reports-per-client", "0")
+                        "--compute-priority", "normal", "--max-reports-per-client", "0",
+                        "--drain-timeout-ms", "60000")
         body = random_bytes(256 * 1024)
         socks, answered_at, results = [], [], []
 
