@@ -223,17 +223,16 @@ void session::dispatch() {
         // session by a weak reference (self_while_handling_ keeps it until the answer).
         handle_request(app_, std::move(req), client_,
                        [weak = weak_from_this(), w = &worker_, generation](reply r) {
-                           if (w->on_this_thread()) {
+                           auto deliver = [weak, generation, r = std::move(r)]() mutable {
                                if (auto self = weak.lock())
                                    self->on_reply(generation, std::move(r));
-                               return;
-                           }
-                           // The session is registered until this arrives, so the worker is still
-                           // there.
-                           w->post([weak, generation, r = std::move(r)]() mutable {
-                               if (auto self = weak.lock())
-                                   self->on_reply(generation, std::move(r));
-                           });
+                           };
+                           // The session is registered until this arrives, so the worker is
+                           // still there.
+                           if (w->on_this_thread())
+                               deliver();
+                           else
+                               w->post(std::move(deliver));
                        });
     } catch (const std::exception& ex) {
         std::cerr << fmt::format("compresstest: {} {}: {}\n",
