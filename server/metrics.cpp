@@ -91,10 +91,14 @@ std::string metrics::exposition(std::size_t queue_depth, std::size_t reports_adm
         "# HELP compresstest_log_write_failures_total Access-log writes that failed (stdout "
         "closed or full); never fatal.\n"
         "# TYPE compresstest_log_write_failures_total counter\n"
-        "compresstest_log_write_failures_total {}\n",
+        "compresstest_log_write_failures_total {}\n"
+        "# HELP compresstest_report_entries_total Panel entries measured (compressed, "
+        "decompressed and verified); a report whose client went away stops adding to it.\n"
+        "# TYPE compresstest_report_entries_total counter\n"
+        "compresstest_report_entries_total {}\n",
         in_flight_.load(relaxed), connections_.load(relaxed), queue_depth, reports_admitted,
         body_nbytes_reserved, rejected_.load(relaxed), bytes_received_.load(relaxed),
-        log_write_failures_.load(relaxed));
+        log_write_failures_.load(relaxed), report_entries_.load(relaxed));
     return fmt::to_string(out);
 }
 

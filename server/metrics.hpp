@@ -34,6 +34,7 @@ public:
     void add_in_flight(int delta) { in_flight_.fetch_add(delta, relaxed); }
     void add_connections(int delta) { connections_.fetch_add(delta, relaxed); }
     void add_log_write_failure() { log_write_failures_.fetch_add(1, relaxed); }
+    void add_report_entry() { report_entries_.fetch_add(1, relaxed); } // from compute threads
     std::int64_t connections() const { return connections_.load(relaxed); }
 
     // queue_depth and reports_running are read from the compute side at scrape time.
@@ -58,6 +59,7 @@ private:
     std::atomic<std::int64_t> in_flight_{0};
     std::atomic<std::int64_t> connections_{0};
     std::atomic<std::uint64_t> log_write_failures_{0};
+    std::atomic<std::uint64_t> report_entries_{0};
 };
 
 } // namespace compresstest

@@ -345,7 +345,8 @@ void stream_report(const std::shared_ptr<report_job>& job, std::shared_ptr<repor
     stream->push(start + "]}\n");
     auto finished = std::make_shared<std::atomic<std::size_t>>(0);
     const std::size_t total = p.size();
-    auto on_entry = [stream, in, finished, total](const entry_result& e) {
+    auto on_entry = [stream, in, finished, total, &stats = job->a.stats](const entry_result& e) {
+        stats.add_report_entry();
         const std::size_t k = ++*finished;
         stream->push(fmt::format(R"({{"type":"entry","done":{},"total":{},"entry":{}}})", k, total,
                                  to_json(e, in->data.size())) +
@@ -399,7 +400,7 @@ void run_estimated(const std::shared_ptr<report_job>& job, const std::shared_ptr
                 job->fail({error_kind::internal, std::string("the report failed: ") + ex.what()});
             }
         },
-        measure);
+        measure, [&stats = a.stats](const entry_result&) { stats.add_report_entry(); });
 }
 
 // On a compute thread: parse the body and the panel, estimate its CPU on this input (sampled
