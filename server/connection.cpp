@@ -604,13 +604,15 @@ bool connection::on_written(time_point now) {
     return answer_is_final_;
 }
 
-void connection::on_half_closed(time_point now) {
+void connection::on_half_closed(time_point now, bool unread_input) {
     if (state_ != state::half_closing) return;
     // Closing with unread request bytes in the kernel makes it send a reset, which can destroy
-    // the answer before the client reads it (a 413 sent mid-upload): so read and discard what
-    // the client still sends, bounded by the write timeout and the body limit. A drain does not
-    // wait for that.
-    if (draining_) {
+    // the answer before the client reads it (a 413 sent mid-upload, an answer behind which the
+    // client pipelined another request): so read and discard what the client still sends,
+    // bounded by the write timeout and the body limit. A drain lingers only where bytes are
+    // already waiting (a client that keeps its socket open and silent does not hold it up), and
+    // its deadline bounds that too.
+    if (draining_ && !unread_input) {
         state_ = state::closed;
         return;
     }
@@ -643,7 +645,9 @@ void connection::on_timeout(time_point now) {
 
 void connection::begin_drain() {
     draining_ = true;
-    if (idle() || state_ == state::lingering || state_ == state::half_closing) {
+    // A lingering connection goes on discarding until its client closes or its deadline (the
+    // drain's own deadline closes it before that): closing now could reset away its answer.
+    if (idle() || state_ == state::half_closing) {
         state_ = state::closed;
         deadline_ = time_point::max();
     }

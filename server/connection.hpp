@@ -112,13 +112,17 @@ public:
 
     boost::asio::const_buffer output() const;
     bool on_written(time_point now); // true when a whole answer (not a 100 Continue) went out
-    void on_half_closed(time_point now);
+    // unread_input: the client has sent bytes that were not read yet (the owner asks the socket
+    // only when draining(); otherwise it may say false). Closing with them unread makes the
+    // kernel send a reset, which can destroy the answer before the client reads it.
+    void on_half_closed(time_point now, bool unread_input);
 
     void on_timeout(time_point now);
     // Lame duck over: answer what is under way with Connection: close; close an idle one now.
     void begin_drain();
 
     bool idle() const; // between requests, with no byte of the next one received
+    bool draining() const { return draining_; }
     const exchange& last_exchange() const { return exchange_; }
 
 private:

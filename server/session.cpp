@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -98,7 +99,7 @@ void session::do_next() {
             return;
         case action::half_close: {
             ::shutdown(fd_, SHUT_WR);
-            conn_.on_half_closed(worker::clock::now());
+            conn_.on_half_closed(worker::clock::now(), conn_.draining() && unread_input());
             break;
         }
         case action::close:
@@ -147,6 +148,11 @@ bool session::read_now() {
     if (n < space.size() && !eof_pending_) readable_ = false;
     conn_.on_read(n, worker::clock::now());
     return true;
+}
+
+bool session::unread_input() const {
+    int n = 0;
+    return ::ioctl(fd_, FIONREAD, &n) == 0 && n > 0;
 }
 
 void session::on_turn() {

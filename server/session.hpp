@@ -46,6 +46,7 @@ private:
     // Sends what is left of output(); true when it went out whole, false when it waits for the
     // socket to become writable (or the session closed).
     bool write_now();
+    bool unread_input() const; // the client's bytes the kernel holds, not read yet
     void check_head(worker::clock::time_point now);
     void dispatch();
     void on_reply(std::uint64_t generation, reply r);

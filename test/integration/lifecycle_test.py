@@ -133,6 +133,37 @@ class StopSignals(unittest.TestCase):
         print(f"exit {exited_at - max(answered_at):.3f} s after the last answer", flush=True)
         self.assertLess(exited_at - max(answered_at), 1.0)
 
+    def test_an_answer_written_during_the_drain_survives_a_request_pipelined_behind_it(self):
+        # The client reads slowly (a small receive buffer) and sent a second request behind a
+        # report; the drain begins while the report runs. Its answer is the last: were the
+        # socket closed with the second request unread, the kernel would send a reset and throw
+        # away what of the answer it still held. The server lingers instead, discarding.
+        server = Server("--lame-duck-ms", "0", "--drain-timeout-ms", "20000")
+        body = random_bytes(256 * 1024)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        s.settimeout(TIMEOUT_S)
+        s.connect(("127.0.0.1", server.port))
+        s.sendall(report_request(body, b"/compress?codecs=xz:9,gzip:1-9,zstd:1-12") + body)
+        wait_for_admitted(self, server, 1)
+        s.sendall(b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n")
+        server.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + TIMEOUT_S
+        while "POST /compress" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("POST /compress", server.output())
+        time.sleep(0.5)  # long enough for a close to follow the answer
+        r = read_response(s)
+        self.assertIsNotNone(r)
+        status, headers, answer = r
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertGreater(len(answer), 8192, "an answer larger than the client's buffer")
+        self.assertEqual(len(json.loads(answer)["results"]), 22)
+        self.assertEqual(s.recv(65536), b"", "the pipelined request is not answered")
+        s.close()
+        self.assertEqual(server.proc.wait(TIMEOUT_S), 0, server.output()[-2000:])
+
 
 class ClosedStdout(unittest.TestCase):
     def test_a_closed_stdout_pipe_is_counted_not_fatal(self):

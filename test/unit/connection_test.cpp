@@ -80,7 +80,7 @@ public:
             }
             case action::half_close:
                 t_.half_closed = true;
-                conn_.on_half_closed(now_);
+                conn_.on_half_closed(now_, unread_input_);
                 break;
             case action::close:
                 t_.closed = true;
@@ -98,6 +98,8 @@ public:
     }
 
     void hold_replies(bool on) { hold_replies_ = on; }
+    // What the driver tells on_half_closed: the client's bytes still unread in the kernel.
+    void unread_input(bool on) { unread_input_ = on; }
     transcript& result() { return t_; }
 
 private:
@@ -106,6 +108,7 @@ private:
     ct::connection conn_;
     std::string pending_;
     bool hold_replies_ = false;
+    bool unread_input_ = false;
     transcript t_;
 };
 
@@ -285,6 +288,34 @@ TEST(connection, drain_closes_idle_connections_at_once_and_others_after_their_an
     EXPECT_NE(t.written.find("Connection: close"), std::string::npos);
     EXPECT_TRUE(t.half_closed);
     EXPECT_TRUE(t.closed) << "answered during a drain: closed without lingering";
+
+    // The client pipelined more behind it, unread: closing now would reset the answer away.
+    driver piped;
+    piped.hold_replies(true);
+    piped.unread_input(true);
+    piped.run(get("/slow"));
+    piped.conn().begin_drain();
+    piped.conn().on_reply(driver::ok_reply(ct::request{ct::http::verb::get, "/slow", 11}),
+                          piped.now());
+    auto& u = piped.run("");
+    EXPECT_TRUE(u.half_closed);
+    EXPECT_FALSE(u.closed) << "lingers while the client's bytes are unread";
+    EXPECT_EQ(piped.conn().next(), action::read);
+    piped.run(get("/more"));
+    EXPECT_EQ(count(piped.result().written, "HTTP/1.1"), 1u) << "discarded, not answered";
+    piped.conn().on_eof();
+    EXPECT_EQ(piped.conn().next(), action::close);
+}
+
+TEST(connection, a_drain_leaves_a_lingering_connection_to_finish_discarding) {
+    driver d;
+    d.run("POST /compress HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n");
+    ASSERT_EQ(d.conn().next(), action::read) << "lingering after the 413";
+    d.conn().begin_drain();
+    EXPECT_EQ(d.conn().next(), action::read) << "the 413 must not be reset away";
+    d.now() += 31s; // past the write timeout
+    d.conn().on_timeout(d.now());
+    EXPECT_EQ(d.conn().next(), action::close);
 }
 
 TEST(connection, after_an_error_it_lingers_discarding_until_the_client_closes) {
