@@ -337,43 +337,52 @@ void stream_report(const std::shared_ptr<report_job>& job, std::shared_ptr<repor
     auto head = make_response(job->req, http::status::ok, "application/x-ndjson", {});
     head.set(http::field::cache_control, "no-store");
     job->done({std::move(head), {}, stream});
-    std::string start = fmt::format(R"({{"type":"start","original_size":{},"total":{},"entries":[)",
-                                    in->data.size(), p.size());
-    for (std::size_t i = 0; i < p.size(); ++i)
-        fmt::format_to(std::back_inserter(start), R"({}{{"codec":"{}","level":{}}})", i ? "," : "",
-                       p[i].codec->name, p[i].level);
-    stream->push(start + "]}\n");
-    auto finished = std::make_shared<std::atomic<std::size_t>>(0);
-    const std::size_t total = p.size();
-    auto on_entry = [stream, in, finished, total, &stats = job->a.stats](const entry_result& e) {
-        stats.add_report_entry();
-        const std::size_t k = ++*finished;
-        stream->push(fmt::format(R"({{"type":"entry","done":{},"total":{},"entry":{}}})", k, total,
-                                 to_json(e, in->data.size())) +
-                     "\n");
-    };
     auto end = [job, stream](std::string last_line) {
         stream->push(std::move(last_line) + "\n");
         stream->finish();
         job->a.release(job->client);
     };
-    run_report_async(
-        in->data, p, job->a.compute().executor(),
-        [job, in, end](result<report> r) {
-            try {
-                if (!r) {
-                    report_job::log_if_internal(r.err());
-                    return end(fmt::format(R"({{"type":"error","error":{},"status":{}}})",
-                                           text::json_string(r.err().message),
-                                           static_cast<unsigned>(status_of(r.err().kind))));
+    // The head has gone out: from here the stream is the only way to answer, and an exception
+    // (out of memory) must still end it, or the connection and the admission would be held.
+    try {
+        std::string start =
+            fmt::format(R"({{"type":"start","original_size":{},"total":{},"entries":[)",
+                        in->data.size(), p.size());
+        for (std::size_t i = 0; i < p.size(); ++i)
+            fmt::format_to(std::back_inserter(start), R"({}{{"codec":"{}","level":{}}})",
+                           i ? "," : "", p[i].codec->name, p[i].level);
+        stream->push(start + "]}\n");
+        auto finished = std::make_shared<std::atomic<std::size_t>>(0);
+        const std::size_t total = p.size();
+        auto on_entry = [stream, in, finished, total,
+                         &stats = job->a.stats](const entry_result& e) {
+            stats.add_report_entry();
+            const std::size_t k = ++*finished;
+            stream->push(fmt::format(R"({{"type":"entry","done":{},"total":{},"entry":{}}})", k,
+                                     total, to_json(e, in->data.size())) +
+                         "\n");
+        };
+        run_report_async(
+            in->data, p, job->a.compute().executor(),
+            [job, in, end](result<report> r) {
+                try {
+                    if (!r) {
+                        report_job::log_if_internal(r.err());
+                        return end(fmt::format(R"({{"type":"error","error":{},"status":{}}})",
+                                               text::json_string(r.err().message),
+                                               static_cast<unsigned>(status_of(r.err().kind))));
+                    }
+                    end(R"({"type":"report","report":)" + to_json(*r, in->accept_encoding) + "}");
+                } catch (const std::exception& ex) {
+                    end(fmt::format(
+                        R"({{"type":"error","error":{},"status":500}})",
+                        text::json_string(std::string("the report failed: ") + ex.what())));
                 }
-                end(R"({"type":"report","report":)" + to_json(*r, in->accept_encoding) + "}");
-            } catch (const std::exception& ex) {
-                end(fmt::format(R"({{"type":"error","error":{},"status":500}})",
-                                text::json_string(std::string("the report failed: ") + ex.what())));
-            }
-        },
-        measure, on_entry, [stream] { return stream->abandoned(); });
+            },
+            measure, on_entry, [stream] { return stream->abandoned(); });
+    } catch (const std::exception&) {
+        end(R"({"type":"error","error":"the report could not start","status":500})");
+    }
 }
 
 // Once the estimate is known: refuse a report over the CPU budget, or fan its codecs out.
