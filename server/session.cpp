@@ -65,7 +65,8 @@ void session::start() {
 void session::on_events(std::uint32_t events) {
     reads_in_turn_ = 0;
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) eof_pending_ = true;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+    if (events & EPOLLPRI) urgent_seen_ = true;
+    if (events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
     if (closed_) return;
     // A reset (or both ways shut) while a report streams: nobody will read the rest. Stop it
@@ -144,8 +145,9 @@ bool session::read_now() {
     }
     // Less than there was room for: the socket is drained, and the next bytes (or the end of
     // the stream) to arrive are a new edge in the readiness set. Unless the set has already
-    // reported the end, which no edge will announce again. (nginx's rule with EPOLLRDHUP.)
-    if (n < space.size() && !eof_pending_) readable_ = false;
+    // reported the end, which no edge will announce again (nginx's rule with EPOLLRDHUP), or
+    // urgent data came, whose mark stops a read short with more queued.
+    if (n < space.size() && !eof_pending_ && !urgent_seen_) readable_ = false;
     conn_.on_read(n, worker::clock::now());
     return true;
 }

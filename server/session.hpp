@@ -77,6 +77,9 @@ private:
     // The set reported the peer's end of stream (or an error): a short read no longer means
     // drained, as the end is still to be read and no edge will announce it again.
     bool eof_pending_ = false;
+    // The client sent TCP urgent data (EPOLLPRI): a read stops short at its mark with more
+    // queued behind it, so from then on only EAGAIN means drained.
+    bool urgent_seen_ = false;
     std::size_t written_nbytes_ = 0; // of the output() under way
     // Reads since the last event or turn: an upload that keeps its socket full yields after a
     // few, so the other connections ready on this thread are not kept waiting behind it.

@@ -225,7 +225,7 @@ bool worker::watch(int fd, session* s) {
     // Edge-triggered, once for the socket's life: no epoll_ctl after this. Closing the socket
     // takes it out of the set.
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.events = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = s;
     return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
 }

@@ -472,6 +472,30 @@ class HostileRequests(CleanExit):
                 s.settimeout(3)
                 self.assertTrue(is_closed(s, r[3]), f"round {i}: left open after the client's end")
 
+    def test_urgent_data_between_pipelined_requests_does_not_stall_the_next(self):
+        """TCP urgent data (MSG_OOB) sets a mark where a read stops short though more is queued:
+        a short read does not mean drained there, and no edge announces the rest. A report
+        keeps the server from reading while a GET, an urgent byte and another GET arrive; both
+        GETs are answered at once (the urgent byte, out of band, is not part of the stream),
+        not at the idle timeout."""
+        get = b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n"
+        body = os.urandom(256 * 1024)
+        with self.server.connect(timeout=READ_TIMEOUT_S) as s:
+            s.sendall(raw_post(body, b"/compress?codecs=xz:9"))
+            time.sleep(0.05)
+            s.sendall(get)
+            s.send(b"!", socket.MSG_OOB)
+            s.sendall(get)
+            started = time.monotonic()
+            r = read_one(s, b"")
+            self.assertEqual(r[0], 200)
+            s.settimeout(3)
+            for i in range(2):
+                r = read_one(s, r[3])
+                self.assertIsNotNone(r, f"GET {i + 1}: no answer")
+                self.assertEqual(r[0], 200, f"GET {i + 1}")
+            self.assertLess(time.monotonic() - started, 3)
+
     def test_the_table_has_at_least_40_distinct_cases(self):
         names = [c[0] for c in CASES]
         self.assertGreaterEqual(len(names), 40)
