@@ -210,7 +210,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         }
         case action::half_close:
-            conn.on_half_closed(now);
+            conn.on_half_closed(now, !in.empty()); // what is left of the input: sent, unread
             break;
         case action::close:
             return 0;
