@@ -610,8 +610,9 @@ void connection::on_half_closed(time_point now, bool unread_input) {
     // the answer before the client reads it (a 413 sent mid-upload, an answer behind which the
     // client pipelined another request): so read and discard what the client still sends,
     // bounded by the write timeout and the body limit. A drain lingers only where bytes are
-    // already waiting (a client that keeps its socket open and silent does not hold it up), and
-    // its deadline bounds that too.
+    // already waiting, and only until they are read (the owner closes a lingering connection
+    // with nothing left unread once draining): a client that keeps its socket open and silent
+    // does not hold it up.
     if (draining_ && !unread_input) {
         state_ = state::closed;
         return;
@@ -645,8 +646,8 @@ void connection::on_timeout(time_point now) {
 
 void connection::begin_drain() {
     draining_ = true;
-    // A lingering connection goes on discarding until its client closes or its deadline (the
-    // drain's own deadline closes it before that): closing now could reset away its answer.
+    // A lingering connection goes on discarding what its client has sent (its owner closes it
+    // once nothing is left unread): closing now could reset away its answer.
     if (idle() || state_ == state::half_closing) {
         state_ = state::closed;
         deadline_ = time_point::max();

@@ -123,6 +123,9 @@ public:
 
     bool idle() const; // between requests, with no byte of the next one received
     bool draining() const { return draining_; }
+    bool lingering() const {
+        return state_ == state::lingering;
+    } // discarding after the last answer
     const exchange& last_exchange() const { return exchange_; }
 
 private:

@@ -84,6 +84,7 @@ void session::do_next() {
         case action::read:
             if (reading_) return; // waiting for the socket
             if (read_now()) break;
+            if (drained_while_lingering()) return close();
             return;
         case action::check_head:
             check_head(worker::clock::now());
@@ -150,6 +151,12 @@ bool session::read_now() {
     if (n < space.size() && !eof_pending_ && !urgent_seen_) readable_ = false;
     conn_.on_read(n, worker::clock::now());
     return true;
+}
+
+bool session::drained_while_lingering() const {
+    // Everything the client had sent is read and discarded: during a drain, a close now sends
+    // no reset, and waiting for the client's end would hold the drain up.
+    return !readable_ && conn_.draining() && conn_.lingering();
 }
 
 bool session::unread_input() const {
@@ -341,7 +348,7 @@ void session::begin_drain() {
 void session::after_external_event() {
     if (closed_) return;
     const action next = conn_.next();
-    if (next == action::close) return close();
+    if (next == action::close || drained_while_lingering()) return close();
     if (reading_ && next != action::read) reading_ = false; // the wait's purpose is gone
     if (!reading_ && !writing_) do_next();
 }

@@ -47,6 +47,7 @@ private:
     // socket to become writable (or the session closed).
     bool write_now();
     bool unread_input() const; // the client's bytes the kernel holds, not read yet
+    bool drained_while_lingering() const;
     void check_head(worker::clock::time_point now);
     void dispatch();
     void on_reply(std::uint64_t generation, reply r);

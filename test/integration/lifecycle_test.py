@@ -164,6 +164,25 @@ class StopSignals(unittest.TestCase):
         s.close()
         self.assertEqual(server.proc.wait(TIMEOUT_S), 0, server.output()[-2000:])
 
+    def test_a_drain_is_not_held_up_by_a_silent_client_after_its_413(self):
+        # An upload refused from its headers: the server lingers, discarding what the client
+        # sends, so that the 413 is not reset away. A client that then keeps its socket open and
+        # silent must not hold the drain up until the deadline (which would exit 1).
+        server = Server("--lame-duck-ms", "0", "--drain-timeout-ms", "8000")
+        s = connect(server.port)
+        s.sendall(report_request(b"x" * (4 * MIB)) + b"x" * (64 * 1024))
+        status, _, _ = read_response(s)
+        self.assertEqual(status, 413)
+        time.sleep(0.2)  # the server has discarded what came
+        t0 = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.proc.wait(TIMEOUT_S)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(s.recv(65536), b"", "closed after the drain began")
+        s.close()
+        self.assertEqual(code, 0, server.output()[-2000:])
+        self.assertLess(elapsed, 4, "the drain waited for the silent client")
+
 
 class ClosedStdout(unittest.TestCase):
     def test_a_closed_stdout_pipe_is_counted_not_fatal(self):
